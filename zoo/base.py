@@ -1,0 +1,402 @@
+"""The base class every method of the zoo derives from.
+
+It owns what all methods share, so that a method's module only says what is
+particular to it:
+
+* optimizers by role (`"d"`, `"g"`, `"vae"`, ...), created by `compile()` from
+  the paper's defaults, overridable by role, built at once so that saving,
+  loading and distribution find their variables;
+* `minimize(role, loss_fn)`: the single gradient step (one tape per player,
+  loss scaling under mixed precision, global-batch averaging under
+  `tf.distribute`);
+* metric trackers for the logged losses, `metrics` returning exactly those;
+* the capabilities `sample`, `classify`, `encode`, `elbo`, `log_prob`, with
+  a clear error where a method lacks one, and a `test_step` that reports
+  `accuracy` for methods that classify;
+* `get_config` from the constructor's signature, `get_compile_config` /
+  `compile_from_config` so a loaded model resumes with its optimizer state, and
+  an atomic `save`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+BATCH_KEYS = ("x", "x_labeled", "y_labeled")
+CAPABILITIES = ("sample", "classify", "encode", "elbo", "log_prob")
+
+
+class CapabilityError(AttributeError):
+    """A capability (sample, classify, ...) was asked of a method that lacks it."""
+
+
+class ZooModel(keras.Model):
+    """Base class of the zoo's methods (not registered itself).
+
+    Subclasses set `roles` and `log_names`, build their nets in `__init__`,
+    implement `role_layers`, `default_optimizers` and `train_step`, and the
+    `_*_batch` hooks of the capabilities they have.
+    """
+
+    #: Names of the players, each updated by its own optimizer.
+    roles: tuple[str, ...] = ()
+    #: Keys `train_step` logs, in order.
+    log_names: tuple[str, ...] = ()
+    #: Keys `test_step` logs besides `accuracy` (which classifiers log).
+    eval_log_names: tuple[str, ...] = ()
+    #: Whether `sample` takes class labels.
+    conditional: bool = False
+
+    def __init__(self, input_shape, num_classes=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.image_shape = _check_input_shape(input_shape)
+        if num_classes is not None and (int(num_classes) != num_classes or num_classes < 2):
+            raise ValueError(f"num_classes must be an integer >= 2; got {num_classes!r}")
+        self.num_classes = None if num_classes is None else int(num_classes)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self._trackers = {
+            name: keras.metrics.Mean(name=name)
+            for name in dict.fromkeys(self.log_names + self.eval_log_names)
+        }
+        if self.can("classify"):
+            self._accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        self.role_optimizers = {}
+
+    # ------------------------------------------------------------------ config
+    def get_config(self):
+        """Every constructor argument, read from the attribute of the same name."""
+        config = {"name": self.name, "trainable": self.trainable}
+        for param in inspect.signature(type(self).__init__).parameters.values():
+            if param.name == "self" or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+                continue
+            attribute = "image_shape" if param.name == "input_shape" else param.name
+            config[param.name] = getattr(self, attribute)
+        return config
+
+    def _finish_build(self):
+        """Mark the model built once its nets are (they are built eagerly)."""
+        for layer in self._flatten_layers(include_self=False, recursive=False):
+            if not layer.built:
+                raise RuntimeError(f"{type(self).__name__}: sub-layer {layer.name} was not built")
+        self.built = True
+
+    # -------------------------------------------------------------- optimizers
+    def role_layers(self) -> dict[str, list]:
+        """Role -> the layers whose trainable weights that role's optimizer updates."""
+        raise NotImplementedError
+
+    def default_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
+        """Role -> a new optimizer with the paper's settings."""
+        raise NotImplementedError
+
+    def role_variables(self, role):
+        variables = []
+        for layer in self.role_layers()[role]:
+            variables.extend(layer.trainable_variables)
+        return variables
+
+    def compile(self, optimizers=None, *, run_eagerly=False, jit_compile="auto", steps_per_execution=1):
+        """Create the optimizers (the paper's defaults, overridden by role).
+
+        Args:
+            optimizers: dict role -> optimizer (instance, name or config) that
+                replaces the default of that role. Roles: `self.roles`.
+            run_eagerly, jit_compile, steps_per_execution: as `keras.Model.compile`.
+        """
+        chosen = self.default_optimizers()
+        if set(chosen) != set(self.roles):
+            raise RuntimeError(f"{type(self).__name__}.default_optimizers must cover roles {self.roles}")
+        for role, optimizer in (optimizers or {}).items():
+            if role not in chosen:
+                raise ValueError(
+                    f"{type(self).__name__} has no optimizer role {role!r}; its roles are {list(self.roles)}"
+                )
+            chosen[role] = keras.optimizers.get(optimizer)
+        if self.dtype_policy.name == "mixed_float16":
+            chosen = {
+                role: opt
+                if isinstance(opt, keras.optimizers.LossScaleOptimizer)
+                else keras.optimizers.LossScaleOptimizer(opt, name=f"{role}_loss_scale_optimizer")
+                for role, opt in chosen.items()
+            }
+        super().compile(
+            optimizer=None, run_eagerly=run_eagerly, jit_compile=jit_compile,
+            steps_per_execution=steps_per_execution,
+        )
+        self.role_optimizers = chosen
+        # Build now: variables must exist before load_model restores them, and
+        # must not be created inside a tf.function or a replica context.
+        for role, optimizer in chosen.items():
+            optimizer.build(self.role_variables(role))
+        self._zoo_compile_config = {
+            "optimizers": {r: keras.saving.serialize_keras_object(o) for r, o in chosen.items()},
+            "run_eagerly": run_eagerly,
+            "jit_compile": self.jit_compile,
+            "steps_per_execution": steps_per_execution,
+        }
+
+    def get_compile_config(self):
+        return getattr(self, "_zoo_compile_config", {}) if self.compiled else {}
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        config["optimizers"] = {
+            role: keras.saving.deserialize_keras_object(opt)
+            for role, opt in config.get("optimizers", {}).items()
+        }
+        self.compile(**config)
+
+    # --------------------------------------------------------- gradient step
+    def minimize(self, role, loss_fn):
+        """One gradient step of `role` on the scalar loss returned by `loss_fn()`.
+
+        `loss_fn` returns `(loss, logs)` where `loss` is a mean over the
+        (per-replica) batch. Under a `tf.distribute` strategy the gradients of
+        the replicas are summed, so the loss is divided by the number of
+        replicas: the step then follows the mean over the global batch, exactly
+        as on one device. Under mixed precision the loss is scaled by the
+        role's `LossScaleOptimizer`, which unscales the gradients.
+        Returns `(loss, logs)` unscaled, for logging.
+        """
+        optimizer = self.role_optimizers[role]
+        variables = self.role_variables(role)
+        with tf.GradientTape() as tape:
+            loss, logs = loss_fn()
+            replica_loss = loss / _replicas_in_sync()
+            scaled = optimizer.scale_loss(replica_loss)
+        gradients = tape.gradient(scaled, variables)
+        missing = [v.path for v, g in zip(variables, gradients) if g is None]
+        if missing:
+            raise ValueError(f"role {role!r} has no gradient for: {missing}")
+        optimizer.apply(gradients, variables)
+        return loss, logs
+
+    # ----------------------------------------------------------------- noise
+    def normal(self, shape):
+        """Standard normal noise from the model's own seed generator."""
+        return keras.random.normal(shape, seed=self.seed_generator)
+
+    def uniform(self, shape, minval=0.0, maxval=1.0):
+        return keras.random.uniform(shape, minval=minval, maxval=maxval, seed=self.seed_generator)
+
+    # --------------------------------------------------------------- batches
+    def unpack(self, batch, *keys):
+        """Read `keys` of a DESIGN.md batch dict, with clear errors for anything else.
+
+        A bare tensor is accepted as `{"x": tensor}` by methods that need only
+        `"x"`, so `vae.fit(images)` works.
+        """
+        if not isinstance(batch, dict):
+            if isinstance(batch, (tuple, list)) and len(batch) == 1:
+                batch = batch[0]
+            if keys == ("x",) and not isinstance(batch, (tuple, list, dict)):
+                return batch
+            raise ValueError(
+                f"{type(self).__name__} trains on dict batches with keys {list(keys)} "
+                "(see zoo.data: data.train(batch_size)); got "
+                f"{type(batch).__name__}"
+            )
+        unknown = set(batch) - set(BATCH_KEYS)
+        if unknown:
+            raise ValueError(
+                f"unexpected batch keys {sorted(unknown)}: batches carry only {list(BATCH_KEYS)}, "
+                "and the unlabelled stream 'x' carries no labels"
+            )
+        missing = [k for k in keys if k not in batch]
+        if missing:
+            raise ValueError(f"{type(self).__name__} needs batch keys {missing}; got {sorted(batch)}")
+        values = tuple(batch[k] for k in keys)
+        return values[0] if len(values) == 1 else values
+
+    # --------------------------------------------------------------- metrics
+    @property
+    def metrics(self):
+        trackers = list(self._trackers.values())
+        if self.can("classify"):
+            trackers.append(self._accuracy)
+        return trackers
+
+    def track(self, names, values):
+        """Update the trackers `names` with `values`; return their results as logs."""
+        for name in names:
+            self._trackers[name].update_state(values[name])
+        return {name: self._trackers[name].result() for name in names}
+
+    def test_step(self, data):
+        """Evaluate on `(x, y)` batches (or `x` alone for methods that do not classify).
+
+        Classifiers log `accuracy`; methods with a bound log `eval_log_names`.
+        """
+        if isinstance(data, dict):
+            raise ValueError("evaluate() takes (x, y) batches, e.g. data.test(batch_size)")
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        logs = {}
+        if self.eval_log_names:
+            logs.update(self.track(self.eval_log_names, self.evaluation_terms(x)))
+        if self.can("classify"):
+            if y is None:
+                raise ValueError("evaluate() of a classifier needs labelled (x, y) batches")
+            self._accuracy.update_state(y, self._classify_batch(x))
+            logs["accuracy"] = self._accuracy.result()
+        return logs
+
+    def evaluation_terms(self, x):
+        """Per-batch values of `eval_log_names` (methods with a bound override this)."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------- capabilities
+    @classmethod
+    def can(cls, capability) -> bool:
+        """Whether the method has `capability` (one of CAPABILITIES)."""
+        hook = {"sample": "_sample_batch", "classify": "_classify_batch", "encode": "_encode_batch",
+                "elbo": "_elbo_batch", "log_prob": "_log_prob_batch"}[capability]
+        return getattr(cls, hook) is not getattr(ZooModel, hook)
+
+    @property
+    def capabilities(self) -> tuple[str, ...]:
+        return tuple(c for c in CAPABILITIES if self.can(c))
+
+    def _require(self, capability):
+        if not self.can(capability):
+            raise CapabilityError(
+                f"{type(self).__name__} cannot {capability}: its capabilities are "
+                f"{list(self.capabilities) or 'none'}"
+            )
+
+    def sample(self, n, labels=None, seed=None, batch_size=500):
+        """`n` generated images in [-1, 1] as a numpy array.
+
+        Args:
+            n: number of images.
+            labels: class-conditional methods only: an int, or a sequence of
+                ints repeated cyclically to length `n` (`labels=range(10)`);
+                None draws classes uniformly.
+            seed: an int for reproducible samples; None advances the model's
+                own seed generator.
+        """
+        self._require("sample")
+        n = int(n)
+        if n < 1:
+            raise ValueError(f"n must be >= 1; got {n}")
+        labels = self._sample_labels(n, labels, seed)
+        generator = self.seed_generator if seed is None else keras.random.SeedGenerator(seed)
+        chunks = []
+        for start in range(0, n, batch_size):
+            stop = min(n, start + batch_size)
+            chunk_labels = None if labels is None else labels[start:stop]
+            chunks.append(ops.convert_to_numpy(self._sample_batch(stop - start, chunk_labels, generator)))
+        return np.concatenate(chunks).astype("float32")
+
+    def _sample_labels(self, n, labels, seed):
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError(
+                    f"{type(self).__name__} is unconditional: sample() takes no labels"
+                )
+            return None
+        if labels is None:
+            return np.random.default_rng(seed).integers(0, self.num_classes, n).astype("int32")
+        labels = np.atleast_1d(np.asarray(list(labels) if isinstance(labels, range) else labels))
+        if labels.size == 0 or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"labels must be integers in [0, {self.num_classes}); got {labels!r}")
+        if labels.min() < 0 or labels.max() >= self.num_classes:
+            raise ValueError(f"labels must be in [0, {self.num_classes}); got {labels.min()}..{labels.max()}")
+        return np.resize(labels.astype("int32"), n)
+
+    def classify(self, x, batch_size=500):
+        """Class probabilities, shape (len(x), num_classes)."""
+        self._require("classify")
+        return self._map_batches(self._classify_batch, x, batch_size)
+
+    def encode(self, x, batch_size=500):
+        """Codes of `x` (the posterior mean for stochastic encoders)."""
+        self._require("encode")
+        return self._map_batches(self._encode_batch, x, batch_size)
+
+    def elbo(self, x, batch_size=500):
+        """Per-example evidence lower bound log p(x) >= ELBO, in nats."""
+        self._require("elbo")
+        return self._map_batches(self._elbo_batch, x, batch_size)
+
+    def log_prob(self, x, k=5000, batch_size=None):
+        """Per-example estimate of log p(x) in nats (importance sampled with `k` samples)."""
+        self._require("log_prob")
+        batch_size = batch_size or max(1, 50_000 // int(k))
+        return self._map_batches(lambda b: self._log_prob_batch(b, int(k)), x, batch_size)
+
+    def _map_batches(self, fn, x, batch_size):
+        x = self.check_images(x)
+        outputs = [ops.convert_to_numpy(fn(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
+        return np.concatenate(outputs)
+
+    def check_images(self, x):
+        """`x` as float32 numpy, with a clear error for a wrong shape or pixel range."""
+        x = np.asarray(x, dtype="float32")
+        if x.ndim == len(self.image_shape):
+            x = x[None]
+        if x.shape[1:] != self.image_shape:
+            raise ValueError(f"{type(self).__name__} takes images of shape {self.image_shape}; got {x.shape[1:]}")
+        if x.size and (x.min() < -1.0 - 1e-3 or x.max() > 1.0 + 1e-3):
+            raise ValueError(
+                f"pixels must be in [-1, 1] (zoo.data scales them so); got {x.min():.3g}..{x.max():.3g}"
+            )
+        return x
+
+    # Hooks: a method overrides those of the capabilities it has.
+    def _sample_batch(self, n, labels, seed_generator):
+        raise NotImplementedError
+
+    def _classify_batch(self, x):
+        raise NotImplementedError
+
+    def _encode_batch(self, x):
+        raise NotImplementedError
+
+    def _elbo_batch(self, x):
+        raise NotImplementedError
+
+    def _log_prob_batch(self, x, k):
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- saving
+    def save(self, filepath, overwrite=True, **kwargs):
+        """`keras.Model.save`, written to a temporary file first and then moved
+        into place, so an interrupted save never leaves a half-written file
+        where a good one was."""
+        filepath = os.fspath(filepath)
+        if not overwrite and os.path.exists(filepath):
+            raise FileExistsError(filepath)
+        folder = os.path.dirname(os.path.abspath(filepath))
+        os.makedirs(folder, exist_ok=True)
+        suffix = os.path.splitext(filepath)[1] or ".keras"
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".partial-", suffix=suffix)
+        os.close(fd)
+        try:
+            super().save(tmp, overwrite=True, **kwargs)
+            os.replace(tmp, filepath)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+
+def _replicas_in_sync():
+    context = tf.distribute.get_replica_context()
+    return 1 if context is None else context.num_replicas_in_sync
+
+
+def _check_input_shape(shape):
+    try:
+        shape = tuple(int(d) for d in shape)
+    except TypeError:
+        raise ValueError(f"input_shape must be (height, width, channels); got {shape!r}") from None
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"input_shape must be (height, width, channels) with positive sizes; got {shape}")
+    return shape

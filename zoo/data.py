@@ -1,0 +1,334 @@
+"""Datasets, balanced labelled/unlabelled splits and the input pipelines.
+
+`load(name, labels=N)` returns an `SSLData` whose `train(batch_size)` is an
+endless `tf.data` stream of the batches every method of the zoo reads:
+
+    {"x": unlabelled images, "x_labeled": labelled images, "y_labeled": int32 labels}
+
+The unlabelled stream is every training image with its label dropped (the
+usual protocol of the SSL papers: the labelled examples are in it too). The
+labelled batch is drawn uniformly with replacement from the small labelled set.
+Pixels are float32 in [-1, 1], channels last.
+
+Sources, tried in this order:
+
+1. `digits`: scikit-learn's bundled 8x8 digits (always there; a fixed,
+   stratified 1,297 / 500 train/test split).
+2. IDX files (`train-images-idx3-ubyte[.gz]`, ...) in `data_dir`, in
+   `$ZOO_DATA_DIR`, each also in a sub-folder named after the dataset, and
+   Debian's `/usr/share/datasets/<name>` (package `dataset-fashion-mnist`).
+3. `tensorflow_datasets`, from its prepared `data_dir` or, with
+   `download=True` and a network, downloaded.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+TFDS_NAMES = {"mnist": "mnist", "fashion_mnist": "fashion_mnist", "svhn_cropped": "svhn_cropped",
+              "cifar10": "cifar10"}
+KNOWN_DATASETS = ("digits",) + tuple(TFDS_NAMES)
+IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+DEBIAN_DATASETS = "/usr/share/datasets"
+DIGITS_TEST_SIZE = 500
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A dataset is not in any of the places the zoo looks."""
+
+
+class CorruptDatasetError(ValueError):
+    """A dataset file is truncated or not in the expected format."""
+
+
+@dataclass
+class SSLData:
+    """A dataset with a labelled subset; see `load`."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    labeled_index: np.ndarray
+    source: str
+    seed: int = 0
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+    num_classes: int = field(init=False)
+
+    def __post_init__(self):
+        self.num_classes = int(max(self.y_train.max(), self.y_test.max())) + 1
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.labeled_index)
+
+    def labeled(self):
+        """(images, labels) of the labelled subset."""
+        return self.x_train[self.labeled_index], self.y_train[self.labeled_index]
+
+    def unlabeled(self):
+        """Every training image, without labels."""
+        return self.x_train
+
+    def train(self, batch_size=100, labeled_batch_size=None, seed=None):
+        """Endless stream of `{"x", "x_labeled", "y_labeled"}` batches.
+
+        Args:
+            batch_size: unlabelled images per batch.
+            labeled_batch_size: labelled images per batch (default: batch_size).
+            seed: shuffling seed (default: the dataset's seed).
+        """
+        import tensorflow as tf
+
+        seed = self.seed if seed is None else seed
+        labeled_batch_size = labeled_batch_size or batch_size
+        if batch_size < 1 or labeled_batch_size < 1:
+            raise ValueError("batch sizes must be >= 1")
+        if batch_size > len(self.x_train):
+            raise ValueError(f"batch_size {batch_size} exceeds the {len(self.x_train)} training images")
+        unlabeled = (
+            tf.data.Dataset.from_tensor_slices(self.x_train)
+            .shuffle(len(self.x_train), seed=seed, reshuffle_each_iteration=True)
+            .repeat()
+            .batch(batch_size, drop_remainder=True)
+        )
+        x_labeled, y_labeled = self.labeled()
+        x_labeled = tf.constant(x_labeled)
+        y_labeled = tf.constant(y_labeled.astype("int32"))
+        count = len(self.labeled_index)
+        labeled = (
+            tf.data.Dataset.random(seed=seed + 1)
+            .batch(labeled_batch_size)
+            .map(lambda r: tf.cast(r % count, tf.int32))
+            .map(lambda i: (tf.gather(x_labeled, i), tf.gather(y_labeled, i)))
+        )
+        batches = tf.data.Dataset.zip(unlabeled, labeled).map(
+            lambda x, xy: {"x": x, "x_labeled": xy[0], "y_labeled": xy[1]}
+        )
+        return batches.prefetch(tf.data.AUTOTUNE)
+
+    def test(self, batch_size=1000):
+        """The test set as finite `(x, y)` batches."""
+        return _finite(self.x_test, self.y_test, batch_size)
+
+    def validation(self, batch_size=1000):
+        """The held-out validation split as `(x, y)` batches (needs `validation=N` in load)."""
+        if self.x_val is None:
+            raise ValueError("no validation split: load the dataset with validation=N")
+        return _finite(self.x_val, self.y_val, batch_size)
+
+    def __repr__(self):
+        return (f"SSLData({self.name!r}, train={len(self.x_train)}, test={len(self.x_test)}, "
+                f"labels={self.num_labels}, shape={self.input_shape}, source={self.source!r})")
+
+
+def _finite(x, y, batch_size):
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices((x, y.astype("int32"))).batch(batch_size)
+
+
+# ------------------------------------------------------------------ loading
+def load(name, labels=None, seed=0, data_dir=None, validation=0, balanced=True, download=True):
+    """Load dataset `name` with a labelled subset of `labels` examples.
+
+    Args:
+        name: "digits", "mnist", "fashion_mnist", "svhn_cropped", "cifar10",
+            or the name of any folder of IDX files under `data_dir` /
+            `$ZOO_DATA_DIR`.
+        labels: size of the labelled subset; None labels every example.
+        seed: seeds the choice of labelled and validation examples.
+        data_dir: a folder with the IDX files (directly or in `<name>/`), or a
+            prepared tensorflow_datasets folder.
+        validation: number of training examples held out (stratified) for
+            `validation()`; they are in neither the labelled nor the
+            unlabelled set.
+        balanced: pick the same number of labels in every class.
+        download: let tensorflow_datasets download a dataset that is nowhere
+            local (needs the network).
+    """
+    x_train, y_train, x_test, y_test, source = _read(name, data_dir, download)
+    rng = np.random.default_rng(seed)
+    x_val = y_val = None
+    if validation:
+        if not 0 < validation < len(x_train):
+            raise ValueError(f"validation must be between 1 and {len(x_train) - 1}; got {validation}")
+        val_index = _stratified_choice(y_train, validation, rng, balanced=False)
+        keep = np.setdiff1d(np.arange(len(x_train)), val_index)
+        x_val, y_val = x_train[val_index], y_train[val_index]
+        x_train, y_train = x_train[keep], y_train[keep]
+    if labels is None:
+        labeled_index = np.arange(len(x_train))
+    else:
+        labeled_index = _label_budget(y_train, labels, rng, balanced)
+    return SSLData(name, x_train, y_train, x_test, y_test, labeled_index, source, seed, x_val, y_val)
+
+
+def _label_budget(y, labels, rng, balanced):
+    if int(labels) != labels or labels < 1:
+        raise ValueError(f"labels must be a positive integer or None; got {labels!r}")
+    labels = int(labels)
+    classes, counts = np.unique(y, return_counts=True)
+    if labels > len(y):
+        raise ValueError(f"labels={labels} is more than the {len(y)} training examples")
+    if balanced:
+        if labels % len(classes):
+            raise ValueError(
+                f"labels={labels} cannot be balanced over {len(classes)} classes: use a multiple of "
+                f"{len(classes)} or balanced=False"
+            )
+        per_class = labels // len(classes)
+        if per_class > counts.min():
+            raise ValueError(
+                f"labels={labels} needs {per_class} per class but class {classes[counts.argmin()]} "
+                f"has only {counts.min()} training examples"
+            )
+    return _stratified_choice(y, labels, rng, balanced)
+
+
+def _stratified_choice(y, count, rng, balanced):
+    """`count` indices: equally many per class if `balanced`, else proportional."""
+    if not balanced:
+        return np.sort(rng.permutation(len(y))[:count])
+    classes = np.unique(y)
+    per_class = count // len(classes)
+    chosen = [rng.choice(np.flatnonzero(y == c), per_class, replace=False) for c in classes]
+    return np.sort(np.concatenate(chosen))
+
+
+def _read(name, data_dir, download):
+    if name == "digits":
+        return _read_digits()
+    looked = []
+    for folder in _idx_folders(name, data_dir):
+        looked.append(folder)
+        paths = _idx_paths(folder)
+        if paths:
+            arrays = {key: read_idx(path) for key, path in paths.items()}
+            x_train, x_test = (_scale_uint8(arrays[k]) for k in ("x_train", "x_test"))
+            return x_train, _labels(arrays["y_train"]), x_test, _labels(arrays["y_test"]), folder
+    if name in TFDS_NAMES:
+        return _read_tfds(name, data_dir, download, looked)
+    known = ", ".join(KNOWN_DATASETS)
+    raise DatasetNotFoundError(
+        f"unknown dataset {name!r}: it is not one of {known}, and no IDX files "
+        f"({IDX_FILES['x_train']}[.gz], ...) are in {looked or 'any folder (set data_dir or ZOO_DATA_DIR)'}"
+    )
+
+
+def _read_digits():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    x = (digits.images.astype("float32") / 8.0 - 1.0)[..., None]  # pixel values 0..16
+    y = digits.target.astype("int32")
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=DIGITS_TEST_SIZE, stratify=y, random_state=0
+    )
+    return x_train, y_train, x_test, y_test, "sklearn.datasets.load_digits"
+
+
+def _idx_folders(name, data_dir):
+    bases = [b for b in (data_dir, os.environ.get("ZOO_DATA_DIR")) if b]
+    folders = []
+    for base in bases:
+        folders += [os.path.join(base, name), os.path.join(base, name.replace("_", "-")), base]
+    folders.append(os.path.join(DEBIAN_DATASETS, name.replace("_", "-")))
+    return list(dict.fromkeys(os.path.abspath(f) for f in folders))
+
+
+def _idx_paths(folder):
+    """The four IDX files in `folder` (gzip or raw), or None if any is missing."""
+    paths = {}
+    for key, stem in IDX_FILES.items():
+        found = [p for p in (os.path.join(folder, stem + ".gz"), os.path.join(folder, stem)) if os.path.isfile(p)]
+        if not found:
+            return None
+        paths[key] = found[0]
+    return paths
+
+
+_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path) -> np.ndarray:
+    """Read an IDX file (optionally gzip-compressed), checking its header and length."""
+    try:
+        opener = gzip.open if str(path).endswith(".gz") else open
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError, gzip.BadGzipFile) as error:
+        raise CorruptDatasetError(f"{path}: cannot read ({error}); the file is corrupt or truncated") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES or raw[3] == 0:
+        raise CorruptDatasetError(f"{path}: not an IDX file (bad magic number {raw[:4].hex()})")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise CorruptDatasetError(f"{path}: truncated IDX header")
+    shape = struct.unpack(">" + "I" * ndim, raw[4:header])
+    dtype = np.dtype(_IDX_TYPES[raw[2]])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise CorruptDatasetError(
+            f"{path}: IDX header promises {shape} ({expected} bytes) but the file holds "
+            f"{len(raw) - header} bytes: truncated or corrupt"
+        )
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+
+
+def _scale_uint8(images):
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4:
+        raise CorruptDatasetError(f"expected images of rank 3 or 4; got shape {images.shape}")
+    return (images.astype("float32") / 127.5 - 1.0).astype("float32")
+
+
+def _labels(y):
+    y = np.asarray(y).reshape(-1)
+    if y.size and y.min() < 0:
+        raise CorruptDatasetError("negative class labels")
+    return y.astype("int32")
+
+
+def _read_tfds(name, data_dir, download, looked):
+    hint = (
+        f"Looked for IDX files in {looked}. Put the four IDX files in a folder and pass "
+        f"data_dir= or set ZOO_DATA_DIR"
+        + (", or on Debian run `apt-get install dataset-fashion-mnist`" if name == "fashion_mnist" else "")
+        + f"; or let tensorflow_datasets download {TFDS_NAMES[name]!r} (needs the network)."
+    )
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError as error:
+        raise DatasetNotFoundError(f"dataset {name!r} not found. {hint} ({error})") from None
+    try:
+        (x_train, y_train), (x_test, y_test) = tfds.as_numpy(
+            tfds.load(TFDS_NAMES[name], split=["train", "test"], as_supervised=True, batch_size=-1,
+                      data_dir=data_dir, download=download)
+        )
+    except Exception as error:  # tfds raises many types: not prepared, network, checksum
+        raise DatasetNotFoundError(
+            f"dataset {name!r} not found: tensorflow_datasets could not provide it "
+            f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}). {hint}"
+        ) from None
+    return (_scale_uint8(x_train), _labels(y_train), _scale_uint8(x_test), _labels(y_test),
+            f"tensorflow_datasets:{TFDS_NAMES[name]}")

@@ -1,0 +1,78 @@
+"""Losses of the zoo as pure functions of tensors (keras.ops).
+
+Every loss returns the mean over the batch it is given; `ZooModel.minimize`
+turns that into the mean over the global batch under `tf.distribute`.
+Per-example quantities (log-likelihoods, KL terms) return one value per
+example, so a method can weight or sum them before taking the mean.
+"""
+
+from __future__ import annotations
+
+import math
+
+from keras import ops
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+# ----------------------------------------------------------- classification
+def cross_entropy(labels, logits):
+    """Mean softmax cross-entropy of integer `labels` under `logits`."""
+    return ops.mean(
+        ops.sparse_categorical_crossentropy(ops.cast(labels, "int32"), logits, from_logits=True)
+    )
+
+
+# --------------------------------------------------- K+1 class discriminator
+# Salimans et al. 2016 (arXiv 1606.03498), Sec. 5: a K-class classifier with
+# logits l_1..l_K is a K+1 class discriminator whose fake logit is fixed at 0,
+# so D(x) = p(real|x) = Z(x) / (Z(x) + 1) with Z(x) = sum_k exp l_k(x). Then
+#   -log D(x)       = softplus(LSE(l)) - LSE(l)
+#   -log (1 - D(x)) = softplus(LSE(l))
+def kplus1_real_loss(logits):
+    """-E log D(x) for real (or, for the generator, generated) examples."""
+    lse = ops.logsumexp(logits, axis=-1)
+    return ops.mean(ops.softplus(lse) - lse)
+
+
+def kplus1_fake_loss(logits):
+    """-E log(1 - D(x)) for generated examples."""
+    return ops.mean(ops.softplus(ops.logsumexp(logits, axis=-1)))
+
+
+def feature_matching(real_features, fake_features):
+    """|| E f(x) - E f(G(z)) ||^2 averaged over features (Salimans et al. 2016, Sec. 3.1).
+
+    The paper writes the squared L2 norm; its code averages over features,
+    which is the same objective scaled by 1 / feature count.
+    """
+    real_mean = ops.mean(ops.reshape(real_features, (ops.shape(real_features)[0], -1)), axis=0)
+    fake_mean = ops.mean(ops.reshape(fake_features, (ops.shape(fake_features)[0], -1)), axis=0)
+    return ops.mean(ops.square(real_mean - fake_mean))
+
+
+# ----------------------------------------------------------- variational
+def gaussian_kl(mean, log_var):
+    """KL(N(mean, exp(log_var)) || N(0, I)) per example, summed over latent dimensions.
+
+    Kingma & Welling 2013 (arXiv 1312.6114), Appendix B:
+    -KL = 1/2 sum(1 + log s^2 - m^2 - s^2).
+    """
+    return 0.5 * ops.sum(ops.exp(log_var) + ops.square(mean) - 1.0 - log_var, axis=-1)
+
+
+def bernoulli_log_likelihood(targets, logits):
+    """log p(x) of targets in [0, 1] under independent Bernoulli(sigmoid(logits)), per example."""
+    per_pixel = targets * logits - ops.softplus(logits)
+    return ops.sum(ops.reshape(per_pixel, (ops.shape(per_pixel)[0], -1)), axis=-1)
+
+
+def gaussian_log_likelihood(x, mean, log_var):
+    """log N(x; mean, exp(log_var)) per example, summed over all but the first axis."""
+    per_unit = -0.5 * (LOG_2PI + log_var + ops.square(x - mean) * ops.exp(-log_var))
+    return ops.sum(ops.reshape(per_unit, (ops.shape(per_unit)[0], -1)), axis=-1)
+
+
+def standard_normal_log_density(z):
+    """log N(z; 0, I) per example."""
+    return ops.sum(-0.5 * (LOG_2PI + ops.square(z)), axis=-1)

@@ -1,0 +1,135 @@
+"""Semi-supervised GAN: a K+1 class discriminator that is also the classifier."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from zoo import losses, nets
+from zoo.base import ZooModel
+from zoo.registry import register
+
+
+@register("sgan")
+class SGAN(ZooModel):
+    """Semi-supervised GAN: the discriminator is a (K+1)-class classifier (Odena 2016).
+
+    The discriminator D classifies real images into the K classes and
+    generated ones into a (K+1)-th "fake" class; a generator G learns to fool
+    it. Following Salimans et al. 2016 (Sec. 5), D outputs K logits l(x) and
+    the fake logit is fixed at 0, so
+
+        p(y = k | x, real) = softmax(l(x))_k,   D(x) = Z(x) / (Z(x) + 1),   Z = sum_k exp l_k.
+
+    Discriminator loss (Salimans et al. 2016, Eq. 4-5), means over the batch:
+
+        L_D = L_supervised + w * L_unsupervised
+        L_supervised   = -E_{x,y ~ labelled} log p(y | x, y < K+1)
+        L_unsupervised = -E_{x ~ unlabelled} log D(x) - E_{z} log(1 - D(G(z)))
+
+    where -log D(x) = softplus(LSE(l)) - LSE(l) and -log(1 - D(x)) =
+    softplus(LSE(l)) (`zoo.losses.kplus1_*`). The unlabelled terms never see a
+    label: `discriminator_losses` receives the unlabelled images alone.
+
+    Generator loss (`generator_loss`):
+
+    * "feature_matching" (default; Salimans et al. 2016, Sec. 3.1):
+      || E f(x) - E f(G(z)) ||^2 on D's penultimate features, which the paper
+      found best for semi-supervised accuracy;
+    * "non_saturating" (Odena 2016; Goodfellow et al. 2014): -E log D(G(z)).
+
+    Args:
+        input_shape: (height, width, channels) of the images.
+        num_classes: K.
+        latent_dim: size of the generator's noise z ~ N(0, I).
+        arch: "auto" (conv_small for 8x8, dcgan for 28x28/32x32, else mlp) or
+            a name from `zoo.nets.ARCHITECTURES`.
+        generator_loss: "feature_matching" or "non_saturating".
+        unlabeled_weight: w above (1 in both papers).
+        dropout: dropout in D (Improved-GAN uses 0.5 in its conv nets).
+        input_noise: std of Gaussian noise on D's input (Improved-GAN MNIST: 0.3).
+        seed: seed of the model's noise.
+
+    Example:
+        >>> import zoo
+        >>> data = zoo.data.load("digits", labels=50)
+        >>> model = zoo.load("sgan", input_shape=data.input_shape, num_classes=10)
+        >>> model.fit(data.train(64), epochs=1, steps_per_epoch=20, verbose=0)
+        >>> model.evaluate(data.test(), return_dict=True)["accuracy"]
+        >>> model.sample(16).shape
+        (16, 8, 8, 1)
+
+    Papers: Odena, "Semi-Supervised Learning with Generative Adversarial
+    Networks", arXiv 1606.01583; Salimans et al., "Improved Techniques for
+    Training GANs", arXiv 1606.03498.
+    """
+
+    roles = ("d", "g")
+    log_names = ("d_loss", "d_supervised", "d_unsupervised", "g_loss")
+    GENERATOR_LOSSES = ("feature_matching", "non_saturating")
+
+    def __init__(self, input_shape, num_classes, latent_dim=100, arch="auto", generator_loss="feature_matching",
+                 unlabeled_weight=1.0, dropout=0.5, input_noise=0.3, seed=None, **kwargs):
+        super().__init__(input_shape, num_classes=num_classes, seed=seed, **kwargs)
+        if generator_loss not in self.GENERATOR_LOSSES:
+            raise ValueError(f"generator_loss must be one of {self.GENERATOR_LOSSES}; got {generator_loss!r}")
+        self.latent_dim = int(latent_dim)
+        self.arch = arch
+        self.generator_loss = generator_loss
+        self.unlabeled_weight = float(unlabeled_weight)
+        self.dropout = float(dropout)
+        self.input_noise = float(input_noise)
+        resolved = nets.resolve_arch(arch, self.image_shape)
+        self.features = nets.features(resolved, self.image_shape, dropout=self.dropout,
+                                      input_noise=self.input_noise, name="d_features")
+        self.classifier_head = nets.dense_head(num_classes, self.features.output.shape[-1], "d_logits")
+        self.generator = nets.generator(resolved, self.latent_dim, self.image_shape)
+        self._finish_build()
+
+    def role_layers(self):
+        return {"d": [self.features, self.classifier_head], "g": [self.generator]}
+
+    def default_optimizers(self):
+        # Salimans et al. 2016 code: Adam, lr 3e-4, beta_1 0.5 for both players.
+        return {role: keras.optimizers.Adam(3e-4, beta_1=0.5) for role in self.roles}
+
+    def logits(self, x, training=False):
+        return self.classifier_head(self.features(x, training=training))
+
+    def discriminator_losses(self, x, x_labeled, y_labeled, z, training=True):
+        """L_D and its parts. The unlabelled images `x` come without labels."""
+        x_fake = ops.stop_gradient(self.generator(z, training=training))
+        supervised = losses.cross_entropy(y_labeled, self.logits(x_labeled, training))
+        unsupervised = (losses.kplus1_real_loss(self.logits(x, training))
+                        + losses.kplus1_fake_loss(self.logits(x_fake, training)))
+        loss = supervised + self.unlabeled_weight * unsupervised
+        return loss, {"d_loss": loss, "d_supervised": supervised, "d_unsupervised": unsupervised}
+
+    def generator_losses(self, x, z, training=True):
+        x_fake = self.generator(z, training=training)
+        if self.generator_loss == "feature_matching":
+            loss = losses.feature_matching(self.features(x, training=training),
+                                           self.features(x_fake, training=training))
+        else:
+            loss = losses.kplus1_real_loss(self.logits(x_fake, training))
+        return loss, {"g_loss": loss}
+
+    def train_step(self, batch):
+        x, x_labeled, y_labeled = self.unpack(batch, "x", "x_labeled", "y_labeled")
+        n = ops.shape(x)[0]
+        _, d_logs = self.minimize(
+            "d", lambda: self.discriminator_losses(x, x_labeled, y_labeled, self.normal((n, self.latent_dim))))
+        _, g_logs = self.minimize("g", lambda: self.generator_losses(x, self.normal((n, self.latent_dim))))
+        return self.track(self.log_names, {**d_logs, **g_logs})
+
+    def call(self, x, training=False):
+        """Class probabilities p(y | x, real)."""
+        return ops.softmax(self.logits(x, training))
+
+    # ------------------------------------------------------------ capabilities
+    def _classify_batch(self, x):
+        return self(x, training=False)
+
+    def _sample_batch(self, n, labels, seed_generator):
+        z = keras.random.normal((n, self.latent_dim), seed=seed_generator)
+        return self.generator(z, training=False)

@@ -1,0 +1,159 @@
+"""Architecture builders shared by the methods, keyed by name.
+
+Two kinds of net, each a functional `keras.Model` built at once:
+
+* `features(arch, input_shape)`: image -> feature vector. Methods put their
+  own heads on it (class logits, a Gaussian posterior, a real/fake score), so
+  a classifier, a discriminator and an encoder of one architecture share it,
+  and a supervised baseline uses exactly the SSL method's classifier net.
+* `generator(arch, latent_dim, output_shape)`: vector -> image. Decoders are
+  generators with another output activation or more output channels.
+
+Architectures:
+
+* `mlp`: fully connected, any input shape.
+* `conv_small`: small convnet for 8x8 images such as scikit-learn's digits
+  (any square side that is a multiple of 4).
+* `dcgan`: Radford et al. 2015 (arXiv 1511.06434) style, strided 4x4
+  convolutions, batch norm and ReLU in the generator, leaky ReLU in the
+  discriminator; square sides that are multiples of 4 from 16 up (28x28, 32x32).
+
+Batch norm is `synchronized`: under a `tf.distribute` strategy its statistics
+are those of the global batch, so a distributed step equals the single-device
+step (outside a strategy this is plain batch norm).
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers
+
+ARCHITECTURES = ("mlp", "conv_small", "dcgan")
+
+
+def default_arch(input_shape) -> str:
+    """The architecture the zoo picks for `input_shape` when a method says "auto"."""
+    height, width, _ = input_shape
+    if height == width and height % 4 == 0:
+        return "conv_small" if height < 16 else "dcgan"
+    return "mlp"
+
+
+def resolve_arch(arch, input_shape) -> str:
+    arch = default_arch(input_shape) if arch == "auto" else arch
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r}; known: 'auto', {', '.join(map(repr, ARCHITECTURES))}")
+    check_shape(arch, input_shape)
+    return arch
+
+
+def check_shape(arch, shape):
+    """Raise a clear error if `arch` cannot take images of `shape`."""
+    if len(shape) != 3:
+        raise ValueError(f"{arch} takes (height, width, channels) images; got shape {tuple(shape)}")
+    height, width, _ = shape
+    if arch == "mlp":
+        return
+    minimum = 16 if arch == "dcgan" else 4
+    if height != width or height % 4 or height < minimum:
+        raise ValueError(
+            f"net {arch!r} needs square images whose side is a multiple of 4 and at least "
+            f"{minimum} (e.g. {'28x28 or 32x32' if arch == 'dcgan' else '8x8'}); got {tuple(shape)}. "
+            "Use 'conv_small' for 8x8 digits, 'dcgan' for 28x28/32x32, or 'mlp' for any shape."
+        )
+
+
+def _batch_norm():
+    return layers.BatchNormalization(synchronized=True)
+
+
+# ------------------------------------------------------------------ features
+def features(arch, input_shape, *, dropout=0.0, input_noise=0.0, width=1.0, name="features"):
+    """Image -> feature vector.
+
+    Args:
+        arch: one of ARCHITECTURES.
+        input_shape: (height, width, channels).
+        dropout: dropout rate after each hidden block (discriminators of
+            Improved-GAN use 0.5 on conv nets).
+        input_noise: standard deviation of Gaussian noise added to the input
+            in training (Improved-GAN's discriminators).
+        width: multiplier of the number of units/filters.
+    """
+    check_shape(arch, input_shape)
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    h = inputs
+    if input_noise:
+        h = layers.GaussianNoise(input_noise)(h)
+    units = lambda n: max(1, int(round(n * width)))  # noqa: E731
+
+    if arch == "mlp":
+        h = layers.Flatten()(h)
+        for n in (1000, 500, 250):
+            h = layers.Dense(units(n))(h)
+            h = layers.LeakyReLU(0.2)(h)
+            if dropout:
+                h = layers.Dropout(dropout)(h)
+    elif arch == "conv_small":
+        for filters, stride in ((32, 1), (64, 2), (128, 2)):
+            h = layers.Conv2D(units(filters), 3, strides=stride, padding="same")(h)
+            h = layers.LeakyReLU(0.2)(h)
+            if dropout:
+                h = layers.Dropout(dropout)(h)
+        h = layers.GlobalAveragePooling2D()(h)
+    elif arch == "dcgan":
+        for filters in (64, 128):
+            h = layers.Conv2D(units(filters), 4, strides=2, padding="same")(h)
+            h = layers.LeakyReLU(0.2)(h)
+            if dropout:
+                h = layers.Dropout(dropout)(h)
+        h = layers.Flatten()(h)
+    return keras.Model(inputs, h, name=name)
+
+
+# ----------------------------------------------------------------- generator
+def generator(arch, latent_dim, output_shape, *, output_activation="tanh", width=1.0, name="generator"):
+    """Vector of size `latent_dim` -> image of `output_shape`.
+
+    Args:
+        output_activation: "tanh" for images in [-1, 1]; None for logits or
+            unconstrained means (decoders).
+        output_shape: (height, width, channels); a decoder that also predicts
+            a variance asks for twice the channels.
+    """
+    check_shape(arch, output_shape)
+    height, _, channels = output_shape
+    inputs = keras.Input(shape=(int(latent_dim),), name="latent")
+    units = lambda n: max(1, int(round(n * width)))  # noqa: E731
+
+    if arch == "mlp":
+        h = inputs
+        for n in (500, 500):
+            h = layers.Dense(units(n), use_bias=False)(h)
+            h = _batch_norm()(h)
+            h = layers.ReLU()(h)
+        h = layers.Dense(math.prod(output_shape), dtype="float32")(h)
+        h = layers.Reshape(tuple(output_shape))(h)
+    else:
+        base = height // 4
+        filters = (128, 64) if arch == "conv_small" else (256, 128)
+        h = layers.Dense(base * base * units(filters[0]), use_bias=False)(inputs)
+        h = _batch_norm()(h)
+        h = layers.ReLU()(h)
+        h = layers.Reshape((base, base, units(filters[0])))(h)
+        h = layers.Conv2DTranspose(units(filters[1]), 4, strides=2, padding="same", use_bias=False)(h)
+        h = _batch_norm()(h)
+        h = layers.ReLU()(h)
+        h = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", dtype="float32")(h)
+    if output_activation is not None:
+        h = layers.Activation(output_activation, dtype="float32")(h)
+    return keras.Model(inputs, h, name=name)
+
+
+def dense_head(units, input_dim, name):
+    """A float32 linear layer on a feature vector, built at once."""
+    head = layers.Dense(units, dtype="float32", name=name)
+    head.build((None, int(input_dim)))
+    return head
