@@ -1,0 +1,27 @@
+"""`python -m recipes list` / `python -m recipes run NAME --scale cpu --seed 0`."""
+
+import argparse
+import json
+import sys
+
+import recipes
+from recipes.runner import run
+
+parser = argparse.ArgumentParser(prog="python -m recipes")
+commands = parser.add_subparsers(dest="command", required=True)
+commands.add_parser("list")
+runner = commands.add_parser("run")
+runner.add_argument("name")
+runner.add_argument("--scale", default="cpu")
+runner.add_argument("--seed", type=int, default=0)
+runner.add_argument("--data-dir", default=None)
+runner.add_argument("--out", default=None, help="write the result row as JSON here")
+runner.add_argument("--verbose", type=int, default=1)
+args = parser.parse_args()
+if args.command == "list":
+    for name, recipe in recipes.all_recipes().items():
+        paper = recipe.paper or {}
+        print(f"{name:<32} {recipe.method:<14} {recipe.dataset:<14} labels={recipe.labels} "
+              f"scales={','.join(recipe.scales)} paper={paper.get('value')}")
+    sys.exit(0)
+print(json.dumps(run(args.name, args.scale, args.seed, args.data_dir, args.verbose, args.out), indent=2))

@@ -1,0 +1,31 @@
+"""SGAN and the supervised baseline (the foundation's classifiers)."""
+
+from recipes import Recipe
+
+_CPU = {"steps": 2000, "batch_size": 64}
+
+RECIPES = [
+    Recipe(
+        name="sgan_digits_50", method="sgan", dataset="digits", labels=50,
+        scales={"cpu": _CPU},
+        notes="No paper reports digits; the CPU smoke setting of the family.",
+    ),
+    Recipe(
+        name="supervised_digits_50", method="supervised", dataset="digits", labels=50,
+        scales={"cpu": _CPU},
+        notes="Baseline: the SGAN discriminator's net on the 50 labels alone.",
+    ),
+    Recipe(
+        name="sgan_mnist_100", method="sgan", dataset="mnist", labels=100,
+        hparams={"arch": "mlp", "input_noise": 0.3, "dropout": 0.0},
+        scales={"cpu": {"steps": 2000, "batch_size": 100}, "paper": {"steps": 180000, "batch_size": 100}},
+        paper={"reference": "Salimans et al. 2016, Table 1 (feature matching, 100 labels)",
+               "metric": "error", "value": 0.0093},
+        notes="Improved-GAN's MNIST net also uses weight normalisation, which the plain mlp lacks.",
+    ),
+    Recipe(
+        name="supervised_mnist_100", method="supervised", dataset="mnist", labels=100,
+        hparams={"arch": "mlp", "input_noise": 0.3, "dropout": 0.0},
+        scales={"cpu": {"steps": 2000, "batch_size": 100}},
+    ),
+]

@@ -1,0 +1,178 @@
+"""The shared method harness: every registered method runs through `run_method_test`.
+
+It checks the contracts of DESIGN.md on tiny data, in a few seconds:
+build and compile through `zoo.load`; every trainable weight belongs to exactly
+one role; a few training steps change every trainable weight of every role and
+log exactly `log_names` with finite values; evaluation changes no weight and
+logs exactly what it should; each claimed capability works (and each other one
+raises `CapabilityError`); the config round-trips; a `.keras` round trip gives a
+model that samples, classifies and encodes exactly as before, with its
+optimizers' state, and trains on without Keras warnings.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import keras
+import numpy as np
+
+import zoo
+from zoo.base import CAPABILITIES, CapabilityError
+
+
+def tiny_data(labels=20, seed=0):
+    """Digits with a small label budget: the default tiny training data."""
+    return zoo.data.load("digits", labels=labels, seed=seed)
+
+
+def snapshot(variables):
+    """Values by position (paths differ between a model and its reloaded copy)."""
+    return {f"{i}:{v.path}": np.array(v.numpy()) for i, v in enumerate(variables)}
+
+
+def model_state(model):
+    """Every weight of the model's nets (trainable and not), without RNG states."""
+    return snapshot(v for v in model.weights if "seed_generator" not in v.path)
+
+
+def optimizer_state(model):
+    return {role: snapshot(opt.variables) for role, opt in model.role_optimizers.items()}
+
+
+def keras_warnings(caught):
+    return [str(w.message) for w in caught if "keras" in w.filename and issubclass(w.category, UserWarning)
+            and "`shuffle=True` was passed" not in str(w.message)]
+
+
+def run_method_test(name, init_kwargs=None, *, data=None, batch_size=16, steps=2, tmp_path=None,
+                    not_trained=()):
+    """Run the shared checks on method `name`; returns the trained model.
+
+    Args:
+        init_kwargs: constructor arguments besides input_shape / num_classes.
+        data: an `SSLData` (default: digits with 20 labels).
+        not_trained: substrings of variable paths that legitimately get no
+            update in a few steps (say why at the call site).
+        tmp_path: folder for the `.keras` round trip (pytest's tmp_path).
+    """
+    data = data or tiny_data()
+    cls = zoo.get(name)
+    kwargs = {"input_shape": data.input_shape, **(init_kwargs or {})}
+    if "num_classes" in __import__("inspect").signature(cls.__init__).parameters:
+        kwargs.setdefault("num_classes", data.num_classes)
+    model = zoo.load(name, **kwargs)
+    assert model.compiled and model.built
+
+    # Roles partition the trainable weights.
+    owners = {}
+    for role in model.roles:
+        for v in model.role_variables(role):
+            assert v.path not in owners, f"{v.path} is in roles {owners[v.path]} and {role}"
+            owners[v.path] = role
+    assert set(owners) == {v.path for v in model.trainable_variables}, "trainable weights outside every role"
+
+    # Training changes every trainable weight and logs exactly log_names.
+    before = snapshot(model.trainable_variables)
+    history = model.fit(data.train(batch_size), epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
+    assert set(history.history) == set(model.log_names), history.history.keys()
+    for key, values in history.history.items():
+        assert np.all(np.isfinite(values)), f"{key} is not finite: {values}"
+    after = snapshot(model.trainable_variables)
+    unchanged = [p for p in before if np.array_equal(before[p], after[p])
+                 and not any(s in p for s in not_trained)]
+    assert not unchanged, f"training did not change {unchanged}"
+    for role, optimizer in model.role_optimizers.items():
+        assert int(optimizer.iterations.numpy()) == steps, f"role {role} stepped {optimizer.iterations.numpy()}"
+
+    # Evaluation changes nothing and logs exactly what it should.
+    state = model_state(model)
+    results = model.evaluate(data.test(64), return_dict=True, verbose=0)
+    expected = set(model.eval_log_names) | ({"accuracy"} if model.can("classify") else set())
+    assert set(results) == expected, results
+    assert all(np.isfinite(v) for v in results.values()), results
+    assert _equal_states(state, model_state(model)), "evaluate() changed weights"
+
+    check_capabilities(model, data)
+
+    # Config round trip.
+    config = model.get_config()
+    assert type(model).from_config(config).get_config() == config
+
+    if tmp_path is not None:
+        check_saving(model, data, tmp_path / f"{name}.keras", batch_size)
+    return model
+
+
+def check_capabilities(model, data):
+    x = data.x_test[:6]
+    for capability in CAPABILITIES:
+        if not model.can(capability):
+            try:
+                getattr(model, capability)(x) if capability != "sample" else model.sample(2)
+            except CapabilityError:
+                continue
+            raise AssertionError(f"{capability} should raise CapabilityError")
+    if model.can("sample"):
+        images = model.sample(5, seed=3)
+        assert images.shape == (5,) + model.image_shape
+        assert np.isfinite(images).all() and images.min() >= -1 and images.max() <= 1
+        np.testing.assert_array_equal(images, model.sample(5, seed=3))
+        if model.conditional:
+            assert model.sample(model.num_classes, labels=range(model.num_classes)).shape[0] == model.num_classes
+        else:
+            try:
+                model.sample(2, labels=[0, 1])
+            except ValueError:
+                pass
+            else:
+                raise AssertionError("an unconditional model must reject labels")
+    if model.can("classify"):
+        probabilities = model.classify(x)
+        assert probabilities.shape == (len(x), model.num_classes)
+        np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
+    if model.can("encode"):
+        codes = model.encode(x)
+        assert codes.shape[0] == len(x) and np.isfinite(codes).all()
+    if model.can("elbo"):
+        assert model.elbo(x).shape == (len(x),) and np.isfinite(model.elbo(x)).all()
+    if model.can("log_prob"):
+        log_p = model.log_prob(x, k=8)
+        assert log_p.shape == (len(x),) and np.isfinite(log_p).all()
+
+
+def check_saving(model, data, path, batch_size=16):
+    """`.keras` round trip: same outputs, same optimizer state, trains on, no Keras warnings."""
+    model.save(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = keras.models.load_model(path)
+    assert not keras_warnings(caught), keras_warnings(caught)
+    assert type(loaded) is type(model)
+    assert _equal_states(model_state(model), model_state(loaded))
+    saved_optimizers, loaded_optimizers = optimizer_state(model), optimizer_state(loaded)
+    assert set(saved_optimizers) == set(loaded_optimizers)
+    assert all(len(s) > 1 for s in saved_optimizers.values()), "optimizers were not built"
+    for role in saved_optimizers:
+        assert _equal_states(saved_optimizers[role], loaded_optimizers[role]), f"optimizer {role} not restored"
+    x = data.x_test[:8]
+    if model.can("sample"):
+        labels = range(model.num_classes) if model.conditional else None
+        np.testing.assert_array_equal(model.sample(8, labels=labels, seed=5),
+                                      loaded.sample(8, labels=labels, seed=5))
+    for capability in ("classify", "encode"):
+        if model.can(capability):
+            np.testing.assert_array_equal(getattr(model, capability)(x), getattr(loaded, capability)(x))
+    steps_before = {r: int(o.iterations.numpy()) for r, o in loaded.role_optimizers.items()}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded.fit(data.train(batch_size), epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
+    assert not keras_warnings(caught), keras_warnings(caught)
+    for role, optimizer in loaded.role_optimizers.items():
+        assert int(optimizer.iterations.numpy()) == steps_before[role] + 1
+    return loaded
+
+
+def _equal_states(a, b):
+    """Equal values at equal positions (names may differ after a reload)."""
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a.values(), b.values()))
