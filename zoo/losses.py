@@ -10,9 +10,29 @@ from __future__ import annotations
 
 import math
 
+import tensorflow as tf
 from keras import ops
 
 LOG_2PI = math.log(2.0 * math.pi)
+
+
+# ------------------------------------------------------------ batch means
+def batch_mean(x):
+    """Mean over axis 0 of the *global* batch.
+
+    Losses built on batch statistics (feature matching, MMD, marginal
+    entropies) are not sums of per-example terms, so the per-replica mean
+    that `ops.mean` gives under `tf.distribute` is not the single-device one.
+    In a replica context with several replicas this all-reduces the
+    per-replica means (equal per-replica batches, as Keras distributes them);
+    the all-reduce is differentiable, so gradients are those of the global
+    statistic.
+    """
+    local = ops.mean(x, axis=0)
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return local
+    return context.all_reduce(tf.distribute.ReduceOp.MEAN, local)
 
 
 # ----------------------------------------------------------- classification
@@ -46,8 +66,8 @@ def feature_matching(real_features, fake_features):
     The paper writes the squared L2 norm; its code averages over features,
     which is the same objective scaled by 1 / feature count.
     """
-    real_mean = ops.mean(ops.reshape(real_features, (ops.shape(real_features)[0], -1)), axis=0)
-    fake_mean = ops.mean(ops.reshape(fake_features, (ops.shape(fake_features)[0], -1)), axis=0)
+    real_mean = batch_mean(ops.reshape(real_features, (ops.shape(real_features)[0], -1)))
+    fake_mean = batch_mean(ops.reshape(fake_features, (ops.shape(fake_features)[0], -1)))
     return ops.mean(ops.square(real_mean - fake_mean))
 
 
