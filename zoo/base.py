@@ -367,6 +367,31 @@ class ZooModel(keras.Model):
         raise NotImplementedError
 
     # ---------------------------------------------------------------- saving
+    def _rng_states(self):
+        """State variables of every seed generator in the model (its own, dropout's, ...)."""
+        return [v for v in self.non_trainable_variables if v.path.endswith("seed_generator_state")]
+
+    def save_own_variables(self, store):
+        """Keras' own variables, plus the seed generators' states.
+
+        Keras leaves random states out of weight files; with them in, a run
+        resumed by `BackupAndRestore` (or a reloaded model) draws the same
+        noise as an uninterrupted one.
+        """
+        super().save_own_variables(store)
+        for i, state in enumerate(self._rng_states()):
+            store[f"rng_{i}"] = state.numpy()
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())
+        super().load_own_variables({k: store[k] for k in keys if not k.startswith("rng_")})
+        saved = [k for k in keys if k.startswith("rng_")]
+        states = self._rng_states()
+        if saved and len(saved) != len(states):
+            raise ValueError(f"the file holds {len(saved)} random states; this model has {len(states)}")
+        for i, state in enumerate(states if saved else []):
+            state.assign(store[f"rng_{i}"])
+
     def save(self, filepath, overwrite=True, **kwargs):
         """`keras.Model.save`, written to a temporary file first and then moved
         into place, so an interrupted save never leaves a half-written file
