@@ -154,6 +154,13 @@ class ZooModel(keras.Model):
         }
         self.compile(**config)
 
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`; a `tf.data.Dataset` (already shuffled by zoo.data)
+        is not asked to be shuffled again, which Keras would only warn about."""
+        if isinstance(x, tf.data.Dataset):
+            kwargs.setdefault("shuffle", False)
+        return super().fit(x, y, *args, **kwargs)
+
     # --------------------------------------------------------- gradient step
     def minimize(self, role, loss_fn):
         """One gradient step of `role` on the scalar loss returned by `loss_fn()`.
