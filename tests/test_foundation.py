@@ -203,3 +203,16 @@ def test_cli_list_train_sample(tmp_path, capsys):
     assert cli(["sample", str(out / "model.keras"), "--n", "9", "--out", str(tmp_path / "grid.png")]) == 0
     from PIL import Image
     assert Image.open(tmp_path / "grid.png").size[0] > 0
+
+
+@pytest.mark.parametrize("name", ["vae", "sgan"])
+def test_design_example_runs(name):
+    """The example at the top of DESIGN.md, on digits and a few steps."""
+    data = zoo.data.load("digits", labels=50, seed=0)
+    model = zoo.load(name, input_shape=data.input_shape, num_classes=data.num_classes)
+    model.fit(data.train(batch_size=100), epochs=1, steps_per_epoch=2, verbose=0)
+    results = model.evaluate(data.test(batch_size=1000), return_dict=True, verbose=0)
+    assert ("accuracy" in results) == (name == "sgan") and ("elbo" in results) == (name == "vae")
+    assert model.sample(64).shape == (64, 8, 8, 1)
+    with pytest.raises(ValueError, match="unconditional"):
+        model.sample(64, labels=range(10))  # labels are for class-conditional methods
