@@ -23,7 +23,7 @@ class Supervised(ZooModel):
     Args:
         input_shape: (height, width, channels).
         num_classes: number of classes.
-        arch, dropout, input_noise, width: as `zoo.nets.features`.
+        arch, dropout, input_noise: as `zoo.nets.features`.
         learning_rate: Adam's learning rate.
         seed: seed of the model's noise.
 
@@ -44,9 +44,9 @@ class Supervised(ZooModel):
         self.input_noise = float(input_noise)
         self.learning_rate = float(learning_rate)
         resolved = nets.resolve_arch(arch, self.image_shape)
-        self.features = nets.features(resolved, self.image_shape, dropout=self.dropout,
-                                      input_noise=self.input_noise, name="c_features")
-        self.classifier_head = nets.dense_head(num_classes, self.features.output.shape[-1], "c_logits")
+        self.features, self.classifier_head = nets.classifier(
+            resolved, self.image_shape, num_classes, dropout=self.dropout, input_noise=self.input_noise,
+            prefix="c")
         self._finish_build()
 
     def role_layers(self):
