@@ -35,8 +35,9 @@ def evaluate(model, data, n=10000, extractor="auto", reference="test", seed=0, m
     Args:
         model: what generates: anything with `sample(n, seed=...)` (every
             zoo generator), a callable `f(n, seed) -> images`, or an array of
-            images (e.g. real training images, for the floor of each metric;
-            `n` of them are drawn without replacement). A model with
+            images (e.g. `data.x_train`, for the floor of each metric; `n` of
+            them are drawn without replacement, never among the Parzen
+            validation images). A model with
             `classify` (and `can("classify")` true, if it has `can`) also gets
             `accuracy` / `error_rate` on `data`'s test split.
         data: a `zoo.data.SSLData` (or a dataset name): the reference images,
@@ -61,7 +62,7 @@ def evaluate(model, data, n=10000, extractor="auto", reference="test", seed=0, m
         parzen_sigmas: candidate Parzen bandwidths for pixels in [0, 1].
         parzen_validation: validation images for the Parzen bandwidth: the
             dataset's validation split if it has one, else this many training
-            images drawn with `seed`.
+            images (at most a fifth of them) drawn with `seed`.
         cache: cache folder of the domain classifiers (default `$ZOO_CACHE_DIR`
             or `~/.cache/zoo`).
 
@@ -100,11 +101,14 @@ def evaluate(model, data, n=10000, extractor="auto", reference="test", seed=0, m
         if ext is not None:
             real_features, real_probabilities = ext(real, batch_size)
             protocol.update(ext.protocol)
-        parzen = _parzen_accumulators(data, real, parzen_sigmas, parzen_validation, seed) \
-            if "parzen" in sample_metrics else None
+        parzen, exclude = None, None
+        if "parzen" in sample_metrics:
+            parzen, exclude = _parzen_accumulators(data, real, parzen_sigmas, parzen_validation, seed)
+            # real training images as "samples" (the floor) must not contain the validation images
+            exclude = exclude if model is data.x_train else None
 
         fake_features, fake_probabilities, count = [], [], 0
-        for images in _generated_batches(model, n, batch_size, seed, data.input_shape):
+        for images in _generated_batches(model, n, batch_size, seed, data.input_shape, exclude):
             count += len(images)
             if ext is not None:
                 f, p = ext(images, batch_size)
@@ -153,13 +157,14 @@ def _choose_metrics(metrics, model):
     return [m for m in METRICS if m in metrics]
 
 
-def _generated_batches(source, n, batch_size, seed, shape):
-    """Batches of `n` images from a model, a callable or an array, checked against `shape`."""
+def _generated_batches(source, n, batch_size, seed, shape, exclude=None):
+    """Batches of `n` images from a model, a callable or an array (less the rows `exclude`)."""
     rng = np.random.default_rng(seed)
     if isinstance(source, np.ndarray):
-        if len(source) < n:
-            raise ValueError(f"the array holds {len(source)} images; n={n} asked")
-        index = np.sort(rng.choice(len(source), n, replace=False))
+        pool = np.arange(len(source)) if exclude is None else np.setdiff1d(np.arange(len(source)), exclude)
+        if len(pool) < n:
+            raise ValueError(f"the array holds {len(pool)} usable images; n={n} asked")
+        index = np.sort(rng.choice(pool, n, replace=False))
         batches = (source[index[i:i + batch_size]] for i in range(0, n, batch_size))
     else:
         draw = source.sample if callable(getattr(source, "sample", None)) else source
@@ -172,13 +177,15 @@ def _generated_batches(source, n, batch_size, seed, shape):
 
 
 def _parzen_accumulators(data, real, sigmas, validation, seed):
+    """Accumulators on the reference and validation images, and the training rows used for validation."""
     if data.x_val is not None:
-        val = data.x_val
+        val, index = data.x_val, None
     else:
         rng = np.random.default_rng(seed + 1)
-        val = data.x_train[rng.choice(len(data.x_train), min(int(validation), len(data.x_train)), replace=False)]
+        index = rng.choice(len(data.x_train), min(int(validation), len(data.x_train) // 5), replace=False)
+        val = data.x_train[index]
     flat = lambda x: (x.reshape(len(x), -1).astype("float64") + 1.0) / 2.0  # noqa: E731
-    return sq.ParzenAccumulator(flat(real), sigmas), sq.ParzenAccumulator(flat(val), sigmas)
+    return (sq.ParzenAccumulator(flat(real), sigmas), sq.ParzenAccumulator(flat(val), sigmas)), index
 
 
 def _feature_metrics(names, real, fake, fake_probabilities, protocol, seed, kid_subsets, kid_subset_size,

@@ -131,7 +131,7 @@ def _build_domain_net(input_shape, num_classes, seed):
 
 def _training_budget(input_shape):
     """(epochs, batch size) of the domain classifier's training."""
-    return (60, 64) if input_shape[0] < _SMALL_IMAGE_SIDE else (3, 128)
+    return (20, 64) if input_shape[0] < _SMALL_IMAGE_SIDE else (3, 128)
 
 
 class DomainClassifier(FeatureExtractor):
