@@ -1,3 +1,35 @@
-"""Semi-supervised accuracy and (later) sample-quality metrics."""
+"""Semi-supervised accuracy and sample-quality metrics, with their feature extractors.
+
+    import zoo
+    data = zoo.data.load("digits", labels=50)
+    model = zoo.load("vae", input_shape=data.input_shape)
+    zoo.metrics.evaluate(model, data, n=2000)   # fid, kid, inception_score, ..., extractor, n_generated, ...
+
+* `accuracy`, `error_rate`: anything with `classify`, batched.
+* `frechet_distance`, `kernel_inception_distance`, `inception_score`,
+  `precision_recall`, `mmd`, `parzen_log_likelihood`: pure numpy functions
+  of features / probabilities / pixels (`zoo.metrics.sample_quality`).
+* `DomainClassifier`, `InceptionV3Features`: feature extractors
+  (`zoo.metrics.extractors`); every result records the extractor's name.
+* `evaluate`: all of them on one model and dataset, streamed, with the protocol.
+"""
 
 from zoo.metrics.classification import accuracy, error_rate  # noqa: F401
+from zoo.metrics.evaluate import METRICS, evaluate  # noqa: F401
+from zoo.metrics.extractors import (  # noqa: F401
+    DomainClassifier,
+    ExtractorUnavailableError,
+    FeatureExtractor,
+    InceptionV3Features,
+    get_extractor,
+)
+from zoo.metrics.sample_quality import (  # noqa: F401
+    FeatureStats,
+    frechet_distance,
+    frechet_distance_from_moments,
+    inception_score,
+    kernel_inception_distance,
+    mmd,
+    parzen_log_likelihood,
+    precision_recall,
+)
