@@ -26,23 +26,14 @@ import time
 CHUNK_STEPS = 100  # steps per Keras "epoch", so progress, curves and callbacks stay responsive
 
 
-def run(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, out=None, *, steps=None, curve_out=None,
-        samples_out=None):
-    """Train `recipe` (a Recipe or its name) at `scale` with `seed`; return a dict row.
+def train(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, steps=None):
+    """Build and train `recipe` at `scale`; return `(model, data, info)`.
 
-    Args:
-        recipe: a `recipes.Recipe` or the name of one.
-        scale: a scale of the recipe ("cpu", "paper", ...).
-        seed: seeds the label split, the shuffling, the weights and the noise.
-        data_dir: folder of the dataset's IDX files (default: `$ZOO_DATA_DIR`).
-        verbose: Keras' `fit` verbosity.
-        out: also write the row there as JSON.
-        steps: override the scale's number of training steps (smoke tests).
-        curve_out: write the learning curve (logs after each chunk) there as JSON.
-        samples_out: write a PNG grid of 100 samples there (methods that sample).
+    `info` holds the recipe, the setting, the steps trained, the batch size,
+    the wall time of `fit` in seconds and the Keras history. `run` evaluates
+    on top of this; `benchmarks.quality` scores the trained model's samples.
     """
     import keras
-    import tensorflow as tf
 
     import recipes
     import zoo
@@ -67,41 +58,79 @@ def run(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, out=None, *, step
     history = model.fit(data.train(batch_size), epochs=epochs, steps_per_epoch=chunk, verbose=verbose,
                         shuffle=False)
     seconds = time.perf_counter() - start
+    info = {"recipe": recipe, "setting": setting, "steps": epochs * chunk, "chunk": chunk,
+            "batch_size": batch_size, "seconds": seconds, "history": history.history}
+    return model, data, info
+
+
+def run(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, out=None, *, steps=None, curve_out=None,
+        samples_out=None):
+    """Train `recipe` (a Recipe or its name) at `scale` with `seed`; return a dict row.
+
+    Args:
+        recipe: a `recipes.Recipe` or the name of one.
+        scale: a scale of the recipe ("cpu", "paper", ...).
+        seed: seeds the label split, the shuffling, the weights and the noise.
+        data_dir: folder of the dataset's IDX files (default: `$ZOO_DATA_DIR`).
+        verbose: Keras' `fit` verbosity.
+        out: also write the row there as JSON.
+        steps: override the scale's number of training steps (smoke tests).
+        curve_out: write the learning curve (logs after each chunk) there as JSON.
+        samples_out: write a PNG grid of 100 samples there (methods that sample).
+    """
+    model, data, info = train(recipe, scale, seed, data_dir, verbose, steps)
+    recipe = info["recipe"]
     results = model.evaluate(data.test(), return_dict=True, verbose=0)
     if "accuracy" in results:
         results["error"] = 1.0 - results["accuracy"]
     paper = recipe.paper or {}
-    final_logs = {f"train_{k}": float(v[-1]) for k, v in history.history.items() if v}
+    history = info["history"]
     row = {
         "recipe": recipe.name, "method": recipe.method, "dataset": recipe.dataset,
         "labels": data.num_labels if recipe.labels is not None else None, "scale": scale, "seed": seed,
-        "steps": epochs * chunk, "batch_size": batch_size, "train_seconds": round(seconds, 2),
-        "examples_per_second": round(epochs * chunk * batch_size / seconds, 1),
+        "steps": info["steps"], "batch_size": info["batch_size"], "train_seconds": round(info["seconds"], 2),
+        "examples_per_second": round(info["steps"] * info["batch_size"] / info["seconds"], 1),
         **{f"test_{k}": float(v) for k, v in results.items()},
-        **final_logs,
+        **{f"train_{k}": float(v[-1]) for k, v in history.items() if v},
         "paper_metric": paper.get("metric"), "paper_value": paper.get("value"),
         "paper_reference": paper.get("reference"),
+        **provenance(), "data_source": data.source,
+    }
+    if curve_out:
+        curve = {"recipe": recipe.name, "scale": scale, "seed": seed,
+                 "steps": [info["chunk"] * (i + 1) for i in range(len(next(iter(history.values()), [])))],
+                 "logs": {k: [float(x) for x in v] for k, v in history.items()}}
+        _write_json(curve, curve_out)
+    if samples_out and model.can("sample"):
+        save_samples(model, samples_out, seed)
+    if out:
+        _write_json(row, out)
+    return row
+
+
+def save_samples(model, path, seed=0, n=100):
+    """A PNG grid of `n` samples (one column per class for conditional methods)."""
+    from zoo.images import save_grid
+
+    labels = list(range(model.num_classes)) * (n // model.num_classes + 1) if model.conditional else None
+    columns = model.num_classes if model.conditional else 10
+    return save_grid(model.sample(n, labels=labels[:n] if labels else None, seed=seed), path, columns)
+
+
+def provenance() -> dict:
+    """Peak RSS, machine, CPU, versions and git commit, as columns of a result row."""
+    import keras
+    import tensorflow as tf
+
+    import zoo
+
+    return {
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "machine": machine(), "cpu": cpu_model(),
         "versions": f"zoo {zoo.__version__}, keras {keras.__version__}, tensorflow {tf.__version__}, "
                     f"python {platform.python_version()}",
         "git_commit": git_commit(),
-        "data_source": data.source,
     }
-    if curve_out:
-        curve = {"recipe": recipe.name, "scale": scale, "seed": seed,
-                 "steps": [chunk * (i + 1) for i in range(epochs)],
-                 "logs": {k: [float(x) for x in v] for k, v in history.history.items()}}
-        _write_json(curve, curve_out)
-    if samples_out and model.can("sample"):
-        from zoo.images import save_grid
-
-        labels = list(range(model.num_classes)) * 10 if model.conditional else None
-        columns = model.num_classes if model.conditional else 10
-        save_grid(model.sample(100, labels=labels, seed=seed), samples_out, columns)
-    if out:
-        _write_json(row, out)
-    return row
 
 
 def _write_json(obj, path):
