@@ -169,14 +169,14 @@ def measure_overhead(model, batches, steps, mode, repeats, batch_size):
     fixed = batches.take(steps)
 
     def run_fit():
-        model.fit(batches, epochs=1, steps_per_epoch=steps, verbose=0)
+        model.fit(batches, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
 
     def run_hand():
         for batch in fixed:
             hand(batch)
 
     # warm-up: tracing / compilation of both, not timed
-    model.fit(batches, epochs=1, steps_per_epoch=2, verbose=0)
+    model.fit(batches, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
     for batch in batches.take(2):
         hand(batch)
     fit_rates, hand_rates = [], []
@@ -208,9 +208,9 @@ def measure_scaling(method, data, sizes, batch_sizes, hparams=None):
             model = build(method, subset, hparams)
             _compile(model, "graph")
             steps = size // batch_size
-            model.fit(subset.train(batch_size), epochs=1, steps_per_epoch=2, verbose=0)  # trace
+            model.fit(subset.train(batch_size), epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)  # trace
             start = time.perf_counter()
-            model.fit(subset.train(batch_size), epochs=1, steps_per_epoch=steps, verbose=0)
+            model.fit(subset.train(batch_size), epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
             seconds = time.perf_counter() - start
             rows.append({"method": method, "dataset": data.name, "dataset_size": size, "batch_size": batch_size,
                          "steps_per_epoch": steps, "seconds_per_epoch": round(seconds, 3),
