@@ -36,7 +36,8 @@ from benchmarks import report
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEY = ("recipe", "scale", "seed", "steps")
 SUMMARY_COLUMNS = ["method", "dataset", "labels", "scale", "error_pct", "seeds", "steps", "batch_size",
-                   "train_seconds", "paper_error_pct", "paper_reference", "recipe"]
+                   "train_seconds", "supervised_error_pct", "paper_error_pct", "paper_reference", "recipe"]
+BASELINE = "supervised"  # the same classifier net on the labels alone
 
 
 def select(scale, methods=None, datasets=None, labels=None):
@@ -157,6 +158,11 @@ def summarize(runs):
             "recipe": recipe,
         })
     frame = pd.DataFrame(rows)
+    baseline = {(r.dataset, r.labels, r.scale, r.steps): r.error_mean
+                for r in frame.itertuples() if r.method == BASELINE}
+    frame.insert(frame.columns.get_loc("paper_error_pct"), "supervised_error_pct",
+                 [round(baseline[k], 2) if k in baseline else None
+                  for k in zip(frame["dataset"], frame["labels"], frame["scale"], frame["steps"])])
     return frame.sort_values(["dataset", "labels", "error_mean"]).reset_index(drop=True)
 
 
@@ -222,12 +228,17 @@ def main(argv=None):
     if not chosen and not args.report_only:
         raise SystemExit(f"no recipe matches scale={args.scale!r}, methods={args.methods}, "
                          f"datasets={args.datasets}, labels={args.labels}")
+    command_file = os.path.join(out, "ssl_command.txt")
     if args.report_only:
         rows = report.read_jsonl(os.path.join(out, "ssl_runs.jsonl"))
+        command = open(command_file).read().strip() if os.path.exists(command_file) else \
+            report.command_line("benchmarks.ssl")
     else:
+        command = report.command_line("benchmarks.ssl")
+        report.write_text(command + "\n", command_file)
         rows = sweep(chosen, args.scale, [int(s) for s in split(args.seeds)], out, args.data_dir, args.steps,
                      isolate=not args.in_process, verbose=args.verbose)
-    path = write_report(rows, out, report.command_line("benchmarks.ssl"))
+    path = write_report(rows, out, command)
     print(f"wrote {path}")
 
 
