@@ -113,3 +113,21 @@ def test_markdown_table_and_resumable_log(tmp_path):
     assert report.read_jsonl(path) == [{"k": 1}]
     assert report.read_jsonl(tmp_path / "missing.jsonl") == []
     assert os.path.basename(report.default_out()) in ("cpu", "gpu")
+
+
+def test_hand_written_supervised_step_is_the_same_update_as_train_step(digits50):
+    """The speed baseline does the same work as `fit`: from equal weights, one step of each gives equal
+    weights (no dropout or input noise, so the step is deterministic)."""
+    import numpy as np
+
+    models = [speed.build("supervised", digits50, {"dropout": 0.0, "input_noise": 0.0}) for _ in range(2)]
+    models[1].set_weights(models[0].get_weights())
+    for model in models:
+        model.compile()
+    batch = next(iter(digits50.train(32)))
+    before = models[0].get_weights()
+    models[0].train_step(batch)
+    speed.HAND_WRITTEN["supervised"](models[1])(batch)
+    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(before[0], models[0].get_weights()[0])  # the step did update
