@@ -52,7 +52,6 @@ MODES = ("eager", "graph", "xla")
 # out with a plain GradientTape, the model's nets, its optimizers and
 # `zoo.losses`, without the base class (`minimize`, `track`, `unpack`).
 def _hand_supervised(model):
-    import keras
     import tensorflow as tf
 
     from zoo import losses
@@ -66,7 +65,6 @@ def _hand_supervised(model):
         optimizer.apply(tape.gradient(loss, variables), variables)
         return loss
 
-    del keras
     return step
 
 
