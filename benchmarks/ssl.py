@@ -36,7 +36,7 @@ from benchmarks import report
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEY = ("recipe", "scale", "seed", "steps")
 SUMMARY_COLUMNS = ["method", "dataset", "labels", "scale", "error_pct", "seeds", "steps", "batch_size",
-                   "train_seconds", "supervised_error_pct", "paper_error_pct", "paper_reference", "recipe"]
+                   "train_seconds", "train_cpu_seconds", "supervised_error_pct", "paper_error_pct", "paper_reference", "recipe"]
 BASELINE = "supervised"  # the same classifier net on the labels alone
 
 
@@ -153,6 +153,8 @@ def summarize(runs):
             "error_pct": f"{errors.mean():.2f} ± {sd:.2f}" if len(errors) > 1 else f"{errors.mean():.2f}",
             "seeds": len(group), "steps": int(steps), "batch_size": int(group["batch_size"].iloc[0]),
             "train_seconds": round(float(group["train_seconds"].mean()), 1),
+            "train_cpu_seconds": round(float(group["train_cpu_seconds"].mean()), 1)
+            if "train_cpu_seconds" in group and group["train_cpu_seconds"].notna().all() else None,
             "paper_error_pct": None if paper is None or pd.isna(paper) else round(100.0 * float(paper), 2),
             "paper_reference": group["paper_reference"].iloc[0] if "paper_reference" in group else None,
             "recipe": recipe,
@@ -183,7 +185,8 @@ def write_report(rows, out, command, plots=True):
     info["protocol"] = ("error = 1 - accuracy on the whole test set after the last step; no early stopping or "
                         "model selection; labels balanced per class and drawn from the seed; mean ± sample sd "
                         "over seeds; train_seconds = wall time of `fit` per run (shared machine: other jobs ran "
-                        "beside it)")
+                        "beside it), train_cpu_seconds = CPU time of the run's process during `fit` (blank for runs "
+                        "recorded before it was measured)")
     text = report.header("Semi-supervised test error", command, info)
     text += "\n## Summary (error in %)\n\n"
     shown = summary.drop(columns=["error_mean", "error_sd"], errors="ignore")
