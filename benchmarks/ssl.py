@@ -201,6 +201,7 @@ def write_report(rows, out, command, plots=True):
         if samples:
             text += "### Samples (seed of the first run)\n\n"
             text += "".join(f"- {s[:-4]}: ![{s}](samples/{s})\n" for s in samples)
+    text += "\n## Recipe notes\n\n" + _recipe_notes(summary)
     failed = [r for r in rows if "error" in r]
     if failed:
         text += "\n## Failed runs\n\n" + "".join(
@@ -208,6 +209,21 @@ def write_report(rows, out, command, plots=True):
     text += "\n## All runs\n\n`ssl_runs.csv` (one row per run, with the training losses at the last step, peak RSS, " \
             "versions and commit).\n"
     return report.write_text(text, os.path.join(out, "ssl.md"))
+
+
+def _recipe_notes(summary):
+    """Each reported recipe's steps at its scales and its notes (deviations from the paper)."""
+    import recipes
+
+    known = recipes.all_recipes()
+    lines = []
+    for name in dict.fromkeys(summary["recipe"]) if not summary.empty else []:
+        recipe = known.get(name)
+        if recipe is None:
+            continue
+        scales = ", ".join(f"{s}: {v.get('steps')} steps x {v.get('batch_size', 100)}" for s, v in recipe.scales.items())
+        lines.append(f"- `{name}` ({scales}). {recipe.notes}".rstrip() + "\n")
+    return "".join(lines) or "None.\n"
 
 
 def main(argv=None):
