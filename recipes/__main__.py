@@ -17,6 +17,9 @@ runner.add_argument("--seed", type=int, default=0)
 runner.add_argument("--data-dir", default=None)
 runner.add_argument("--out", default=None, help="write the result row as JSON here")
 runner.add_argument("--verbose", type=int, default=1)
+runner.add_argument("--steps", type=int, default=None, help="override the scale's training steps")
+runner.add_argument("--curve-out", default=None, help="write the learning curve as JSON here")
+runner.add_argument("--samples-out", default=None, help="write a PNG grid of samples here")
 args = parser.parse_args()
 if args.command == "list":
     for name, recipe in recipes.all_recipes().items():
@@ -24,4 +27,6 @@ if args.command == "list":
         print(f"{name:<32} {recipe.method:<14} {recipe.dataset:<14} labels={recipe.labels} "
               f"scales={','.join(recipe.scales)} paper={paper.get('value')}")
     sys.exit(0)
-print(json.dumps(run(args.name, args.scale, args.seed, args.data_dir, args.verbose, args.out), indent=2))
+row = run(args.name, args.scale, args.seed, args.data_dir, args.verbose, args.out, steps=args.steps,
+          curve_out=args.curve_out, samples_out=args.samples_out)
+print(json.dumps(row, indent=2))

@@ -1,25 +1,39 @@
-"""The one runner for every recipe: train at a scale, evaluate, return one result row."""
+"""The one runner for every recipe: train at a scale, evaluate, return one result row.
+
+    from recipes.runner import run
+    row = run("sgan_digits_50", scale="cpu", seed=0)
+
+The row is flat (strings and numbers only), so a sweep can put rows in one
+pandas table: the recipe, scale, seed, steps, wall time, the test metrics
+(`test_error` for classifiers, `test_elbo` ... for bounds), the paper's number,
+the machine, the versions and the git commit. Optionally the runner also
+writes the learning curve (training logs after every chunk of `CHUNK_STEPS`
+steps) and a grid of samples.
+"""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import os
 import platform
+import resource
+import subprocess
+import sys
 import time
 
-CHUNK_STEPS = 100  # steps per Keras "epoch", so progress and callbacks stay responsive
+CHUNK_STEPS = 100  # steps per Keras "epoch", so progress, curves and callbacks stay responsive
 
 
-def run(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, out=None):
-    """Train `recipe` (a Recipe or its name) at `scale` with `seed`; return a dict row.
+def train(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, steps=None):
+    """Build and train `recipe` at `scale`; return `(model, data, info)`.
 
-    The row holds the recipe, scale, seed, steps, wall time, the test metrics
-    (`error` for classifiers, `elbo` etc. for bounds), the paper's number and
-    the machine. With `out`, the row is also written there as JSON.
+    `info` holds the recipe, the setting, the steps trained, the batch size,
+    the wall time of `fit` in seconds and the Keras history. `run` evaluates
+    on top of this; `benchmarks.quality` scores the trained model's samples.
     """
     import keras
-    import tensorflow as tf
 
     import recipes
     import zoo
@@ -34,30 +48,141 @@ def run(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, out=None):
         hparams.setdefault("num_classes", data.num_classes)
     model = zoo.load(recipe.method, optimizers=setting["optimizers"] or None, **hparams)
 
-    steps = int(setting["steps"])
+    steps = int(setting["steps"] if steps is None else steps)
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1; got {steps}")
     chunk = min(CHUNK_STEPS, steps)
     epochs = -(-steps // chunk)
-    start = time.perf_counter()
-    model.fit(data.train(setting.get("batch_size", 100)), epochs=epochs, steps_per_epoch=chunk,
-              verbose=verbose, shuffle=False)
-    seconds = time.perf_counter() - start
+    batch_size = setting.get("batch_size", 100)
+    start, start_cpu = time.perf_counter(), time.process_time()
+    history = model.fit(data.train(batch_size), epochs=epochs, steps_per_epoch=chunk, verbose=verbose,
+                        shuffle=False)
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
+    info = {"recipe": recipe, "setting": setting, "steps": epochs * chunk, "chunk": chunk,
+            "batch_size": batch_size, "seconds": seconds, "cpu_seconds": cpu_seconds, "history": history.history}
+    return model, data, info
+
+
+def run(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, out=None, *, steps=None, curve_out=None,
+        samples_out=None):
+    """Train `recipe` (a Recipe or its name) at `scale` with `seed`; return a dict row.
+
+    Args:
+        recipe: a `recipes.Recipe` or the name of one.
+        scale: a scale of the recipe ("cpu", "paper", ...).
+        seed: seeds the label split, the shuffling, the weights and the noise.
+        data_dir: folder of the dataset's IDX files (default: `$ZOO_DATA_DIR`).
+        verbose: Keras' `fit` verbosity.
+        out: also write the row there as JSON.
+        steps: override the scale's number of training steps (smoke tests).
+        curve_out: write the learning curve (logs after each chunk) there as JSON.
+        samples_out: write a PNG grid of 100 samples there (methods that sample).
+    """
+    model, data, info = train(recipe, scale, seed, data_dir, verbose, steps)
+    recipe = info["recipe"]
     results = model.evaluate(data.test(), return_dict=True, verbose=0)
     if "accuracy" in results:
         results["error"] = 1.0 - results["accuracy"]
     paper = recipe.paper or {}
+    history = info["history"]
     row = {
         "recipe": recipe.name, "method": recipe.method, "dataset": recipe.dataset,
-        "labels": data.num_labels, "scale": scale, "seed": seed, "steps": epochs * chunk,
-        "batch_size": setting.get("batch_size", 100), "train_seconds": round(seconds, 2),
+        "labels": data.num_labels if recipe.labels is not None else None, "scale": scale, "seed": seed,
+        "steps": info["steps"], "batch_size": info["batch_size"], "train_seconds": round(info["seconds"], 2),
+        "train_cpu_seconds": round(info["cpu_seconds"], 2),  # user + system CPU of all threads: robust to sharing
+        "examples_per_second": round(info["steps"] * info["batch_size"] / info["seconds"], 1),
         **{f"test_{k}": float(v) for k, v in results.items()},
+        **{f"train_{k}": float(v[-1]) for k, v in history.items() if v},
         "paper_metric": paper.get("metric"), "paper_value": paper.get("value"),
         "paper_reference": paper.get("reference"),
-        "machine": f"{platform.machine()} {os.cpu_count()} cpu"
-                   + (", gpu" if tf.config.list_physical_devices("GPU") else ""),
-        "versions": f"zoo {zoo.__version__}, keras {keras.__version__}, tensorflow {tf.__version__}",
+        **provenance(), "data_source": data.source,
     }
+    if curve_out:
+        curve = {"recipe": recipe.name, "scale": scale, "seed": seed,
+                 "steps": [info["chunk"] * (i + 1) for i in range(len(next(iter(history.values()), [])))],
+                 "logs": {k: [float(x) for x in v] for k, v in history.items()}}
+        _write_json(curve, curve_out)
+    if samples_out and model.can("sample"):
+        save_samples(model, samples_out, seed)
     if out:
-        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-        with open(out, "w") as f:
-            json.dump(row, f, indent=2)
+        _write_json(row, out)
     return row
+
+
+def save_samples(model, path, seed=0, n=100):
+    """A PNG grid of `n` samples (one column per class for conditional methods)."""
+    from zoo.images import save_grid
+
+    labels = list(range(model.num_classes)) * (n // model.num_classes + 1) if model.conditional else None
+    columns = model.num_classes if model.conditional else 10
+    return save_grid(model.sample(n, labels=labels[:n] if labels else None, seed=seed), path, columns)
+
+
+def provenance() -> dict:
+    """Peak RSS, machine, CPU, versions and git commit, as columns of a result row."""
+    import keras
+    import tensorflow as tf
+
+    import zoo
+
+    return {
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "machine": machine(), "cpu": cpu_model(),
+        "versions": f"zoo {zoo.__version__}, keras {keras.__version__}, tensorflow {tf.__version__}, "
+                    f"python {platform.python_version()}",
+        "git_commit": git_commit(),
+    }
+
+
+def _write_json(obj, path):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.partial"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2)
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------ provenance
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
+
+
+def machine() -> str:
+    """e.g. "x86_64, 2 cpu" or "x86_64, 16 cpu, 1x NVIDIA H100 80GB HBM3"."""
+    import tensorflow as tf
+
+    text = f"{platform.machine()}, {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} cpu"
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        names = [tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in gpus]
+        text += f", {len(gpus)}x {names[0]}"
+    return text
+
+
+@functools.lru_cache(maxsize=None)
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+@functools.lru_cache(maxsize=None)
+def git_commit() -> str:
+    """Short commit of the checkout the code runs from, "+dirty" if it has local changes
+    to tracked files, "unknown" outside a git checkout."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")

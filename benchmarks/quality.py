@@ -1,0 +1,233 @@
+"""Sample quality of every generating recipe x seed (FID, KID, IS, precision/recall, MMD, Parzen).
+
+    ZOO_DATA_DIR=../shared/datasets python -m benchmarks.quality --scale cpu --seeds 0,1,2
+    python -m benchmarks.quality --scale cpu --methods vae --datasets digits --seeds 0 --n 2000
+
+Trains each recipe whose method samples (`recipes.runner.train`, as the SSL
+sweep does) and scores `n` samples with `zoo.metrics.evaluate(model, data,
+n=n, extractor=...)`, which returns the metrics and the protocol (feature
+extractor, reference split, sizes). Every row carries its extractor: numbers
+from different extractors are not comparable, so the summary groups by it.
+Each run is appended to `quality_runs.jsonl` (resumable, like
+`benchmarks.ssl`); the report is `quality.md` + `quality_runs.csv` +
+`quality_summary.csv` + sample grids, in `--out` (default
+`benchmarks/results/<cpu|gpu>/`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+from benchmarks import report
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KEY = ("recipe", "scale", "seed", "steps", "n_generated", "extractor")
+#: Metrics summarised as mean ± sd over seeds, when `evaluate` returns them.
+SUMMARY_METRICS = ("fid", "kid", "inception_score", "precision", "recall", "mmd", "parzen_log_likelihood",
+                   "error_rate")
+
+
+def require_evaluate():
+    """`zoo.metrics.evaluate`, or a clear error saying what is missing."""
+    import zoo
+
+    evaluate = getattr(zoo.metrics, "evaluate", None)
+    if evaluate is None:
+        raise RuntimeError(
+            "benchmarks.quality needs zoo.metrics.evaluate(model, data, n=..., extractor='auto') (the sample-"
+            "quality metrics of the evaluation issue), and this checkout's zoo.metrics has no `evaluate` "
+            f"(it has: {', '.join(n for n in dir(zoo.metrics) if not n.startswith('_'))}). Merge the metrics "
+            "work first."
+        )
+    return evaluate
+
+
+def select(scale, methods=None, datasets=None):
+    """The recipes at `scale` whose registered method can sample."""
+    import recipes
+    import zoo
+
+    chosen = []
+    for recipe in recipes.all_recipes().values():
+        if scale not in recipe.scales or (methods and recipe.method not in methods) or (
+                datasets and recipe.dataset not in datasets):
+            continue
+        try:
+            cls = zoo.get(recipe.method)
+        except ValueError:
+            continue
+        if cls.can("sample"):
+            chosen.append(recipe)
+    return chosen
+
+
+def run_one(recipe, scale, seed, n, extractor="auto", data_dir=None, steps=None, samples_out=None, verbose=0):
+    """Train one recipe and score its samples: one flat result row."""
+    from recipes.runner import provenance, save_samples, train
+
+    evaluate = require_evaluate()
+    model, data, info = train(recipe, scale, seed, data_dir, verbose, steps)
+    recipe = info["recipe"]
+    metrics = evaluate(model, data, n=n, extractor=extractor)
+    if samples_out:
+        save_samples(model, samples_out, seed)
+    row = {"recipe": recipe.name, "method": recipe.method, "dataset": recipe.dataset,
+           "labels": data.num_labels if recipe.labels is not None else None, "scale": scale, "seed": seed,
+           "steps": info["steps"], "batch_size": info["batch_size"], "train_seconds": round(info["seconds"], 2)}
+    for key, value in metrics.items():
+        if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+            value = value.item()  # numpy scalars
+        row[key] = value if isinstance(value, (int, float, str, bool)) or value is None else json.dumps(value)
+    row.setdefault("extractor", str(extractor))
+    row.setdefault("n_generated", n)
+    row.update(provenance())
+    return row
+
+
+def sweep(recipes_, scale, seeds, out, n, extractor="auto", data_dir=None, steps=None, isolate=True, verbose=0,
+          log=print):
+    """Run every recipe x seed not yet in `out/quality_runs.jsonl`; return all rows there."""
+    require_evaluate()  # fail before any training
+    runs_path = os.path.join(out, "quality_runs.jsonl")
+    for recipe in recipes_:
+        for seed in seeds:
+            done = {(r["recipe"], r["scale"], r["seed"]) for r in report.read_jsonl(runs_path)
+                    if "failure" not in r and (steps is None or r.get("steps") == steps)}
+            if (recipe.name, scale, seed) in done:
+                log(f"skip {recipe.name} seed {seed}: already in {runs_path}")
+                continue
+            samples = os.path.join(out, "samples", f"{recipe.name}_{scale}_seed{seed}.png") if seed == seeds[0] else None
+            log(f"run {recipe.name} --scale {scale} --seed {seed}, n={n}, extractor={extractor}")
+            try:
+                if isolate:
+                    row = _run_in_child(recipe.name, scale, seed, n, extractor, data_dir, steps, samples, verbose)
+                else:
+                    row = run_one(recipe, scale, seed, n, extractor, data_dir, steps, samples, verbose)
+            except Exception as error:  # record and go on
+                log(f"FAILED {recipe.name} seed {seed}: {error}")
+                row = {"recipe": recipe.name, "method": recipe.method, "dataset": recipe.dataset, "scale": scale,
+                       "seed": seed, "failure": str(error)[-2000:]}
+            report.append_jsonl(row, runs_path)
+    return report.read_jsonl(runs_path)
+
+
+def _run_in_child(name, scale, seed, n, extractor, data_dir, steps, samples, verbose):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "row.json")
+        command = [sys.executable, "-m", "benchmarks.quality", "--one", name, "--scale", scale, "--seeds", str(seed),
+                   "--n", str(n), "--extractor", extractor, "--out", out, "--verbose", str(verbose)]
+        command += ["--data-dir", data_dir] if data_dir else []
+        command += ["--steps", str(steps)] if steps is not None else []
+        command += ["--samples-out", samples] if samples else []
+        done = subprocess.run(command, cwd=REPO, stdout=subprocess.DEVNULL if not verbose else None,
+                              stderr=subprocess.PIPE, text=True)
+        if done.returncode != 0 or not os.path.exists(out):
+            raise RuntimeError(f"exit {done.returncode}: {done.stderr.strip()[-1500:]}")
+        with open(out) as f:
+            return json.load(f)
+
+
+def summarize(runs):
+    """Mean ± sd over seeds of each metric, per method x dataset x scale x steps x extractor."""
+    import pandas as pd
+
+    if runs.empty:
+        return pd.DataFrame()
+    keys = ["method", "dataset", "scale", "steps", "extractor", "n_generated"]
+    rows = []
+    for values, group in runs.groupby(keys, dropna=False, sort=True):
+        row = dict(zip(keys, values))
+        row["seeds"] = len(group)
+        for metric in SUMMARY_METRICS:
+            if metric in group and group[metric].notna().any():
+                x = group[metric].astype(float)
+                row[metric] = f"{x.mean():.4g} ± {x.std(ddof=1):.2g}" if len(x) > 1 else f"{x.mean():.4g}"
+        row["train_seconds"] = round(float(group["train_seconds"].mean()), 1)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_report(rows, out, command):
+    import pandas as pd
+
+    good = [r for r in rows if "failure" not in r]
+    runs = pd.DataFrame(good)
+    if not runs.empty:
+        runs = runs.sort_values(["dataset", "method", "scale", "seed"]).reset_index(drop=True)
+    summary = summarize(runs)
+    os.makedirs(out, exist_ok=True)
+    runs.to_csv(os.path.join(out, "quality_runs.csv"), index=False)
+    summary.to_csv(os.path.join(out, "quality_summary.csv"), index=False)
+    info = report.provenance()
+    info["protocol"] = ("each run trains the recipe at its scale, then zoo.metrics.evaluate scores n samples "
+                        "against the test split with the named feature extractor (numbers from different "
+                        "extractors are not comparable); mean ± sample sd over seeds")
+    text = report.header("Sample quality", command, info)
+    text += "\n## Summary\n\n" + (report.markdown_table(summary) if not summary.empty else "No runs yet.") + "\n"
+    samples_dir = os.path.join(out, "samples")
+    if os.path.isdir(samples_dir) and not runs.empty:
+        names = {f"{r}_{s}_seed" for r, s in zip(runs["recipe"], runs["scale"])}
+        shown = sorted(f for f in os.listdir(samples_dir) if any(f.startswith(n) for n in names))
+        if shown:
+            text += "\n## Samples\n\n" + "".join(f"- {s[:-4]}: ![{s}](samples/{s})\n" for s in shown)
+    failed = [r for r in rows if "failure" in r]
+    if failed:
+        text += "\n## Failed runs\n\n" + "".join(
+            f"- {r['recipe']} seed {r['seed']}: {r['failure'].splitlines()[-1] if r['failure'] else ''}\n"
+            for r in failed)
+    return report.write_text(text, os.path.join(out, "quality.md"))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.quality", description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="cpu")
+    parser.add_argument("--methods", default=None)
+    parser.add_argument("--datasets", default=None)
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--n", type=int, default=10000, help="generated images per run")
+    parser.add_argument("--extractor", default="auto", help="feature extractor for zoo.metrics.evaluate")
+    parser.add_argument("--steps", type=int, default=None, help="override every recipe's steps (smoke runs)")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--in-process", action="store_true")
+    parser.add_argument("--verbose", type=int, default=0)
+    parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # child mode: one recipe, row to --out
+    parser.add_argument("--samples-out", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    split = lambda s: [v.strip() for v in s.split(",") if v.strip()] if s else None  # noqa: E731
+    seeds = [int(s) for s in split(args.seeds)]
+    if args.one:
+        row = run_one(args.one, args.scale, seeds[0], args.n, args.extractor, args.data_dir, args.steps,
+                      args.samples_out, args.verbose)
+        report.write_text(json.dumps(row, indent=2, default=_jsonable), args.out)
+        return
+    try:
+        require_evaluate()
+    except RuntimeError as error:
+        raise SystemExit(f"error: {error}") from None
+    out = args.out or report.default_out()
+    chosen = select(args.scale, split(args.methods), split(args.datasets))
+    if not chosen:
+        raise SystemExit(f"no generating recipe matches scale={args.scale!r}, methods={args.methods}, "
+                         f"datasets={args.datasets}")
+    rows = sweep(chosen, args.scale, seeds, out, args.n, args.extractor, args.data_dir, args.steps,
+                 isolate=not args.in_process, verbose=args.verbose)
+    print(f"wrote {write_report(rows, out, report.command_line('benchmarks.quality'))}")
+
+
+def _jsonable(value):
+    try:
+        number = float(value)
+        return None if math.isnan(number) else number
+    except (TypeError, ValueError):
+        return str(value)
+
+
+if __name__ == "__main__":
+    main()

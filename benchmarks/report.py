@@ -1,0 +1,105 @@
+"""What every report shares: the results folder, provenance, run logs and Markdown tables."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+import shlex
+import sys
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+def machine_kind() -> str:
+    """"gpu" when TensorFlow sees a GPU, else "cpu": one results folder per machine kind."""
+    import tensorflow as tf
+
+    return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+
+
+def default_out(scale=None) -> str:
+    return os.path.join(RESULTS, machine_kind())
+
+
+def command_line(module) -> str:
+    """The command that reproduces this report, with the environment it read."""
+    env = f"ZOO_DATA_DIR={shlex.quote(os.environ['ZOO_DATA_DIR'])} " if os.environ.get("ZOO_DATA_DIR") else ""
+    return f"{env}python -m {module} " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def provenance() -> dict:
+    """Machine, CPU, versions, git commit and date, for the header of a report."""
+    import keras
+    import tensorflow as tf
+
+    import zoo
+    from recipes.runner import cpu_model, git_commit, machine
+
+    return {
+        "machine": machine(), "cpu": cpu_model(),
+        "versions": f"zoo {zoo.__version__}, keras {keras.__version__}, tensorflow {tf.__version__}, "
+                    f"python {sys.version.split()[0]}",
+        "git commit": git_commit(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+# ---------------------------------------------------------------- run logs
+def read_jsonl(path) -> list[dict]:
+    """Rows of a JSON-lines file (a missing file has none; a torn last line is skipped)."""
+    if not os.path.exists(path):
+        return []
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a run interrupted while writing its line; it is re-run on resume
+    return rows
+
+
+def append_jsonl(row, path):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "a") as f:
+        f.write(json.dumps(row) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+# --------------------------------------------------------------- Markdown
+def markdown_table(frame) -> str:
+    """A pandas DataFrame as a GitHub Markdown table (no `tabulate` dependency)."""
+    columns = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(columns) + " |", "| " + " | ".join("---" for _ in columns) + " |"]
+    for values in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(_cell(v) for v in values) + " |")
+    return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def header(title, command, info: dict) -> str:
+    lines = [f"# {title}", "", "Reproduce with:", "", "```bash", command, "```", ""]
+    lines += [f"- **{key}**: {value}" for key, value in info.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_text(text, path):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.partial"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return path

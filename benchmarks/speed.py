@@ -1,0 +1,370 @@
+"""Training throughput of every method's `fit`, beside a hand-written `tf.function` loop.
+
+    python -m benchmarks.speed                                  # every registered method, digits
+    python -m benchmarks.speed --methods sgan --dataset mnist --batch-size 100
+    python -m benchmarks.speed --mixed-precision                # GPU: float16 compute
+
+For each registered method (each in its own Python process, so its peak RSS
+is its own), on the same cached batches:
+
+* **zoo overhead**: examples/s of `model.fit` against a minimal hand-written
+  loop (`tf.GradientTape` + `optimizer.apply`, the same nets, the same
+  `zoo.losses`, no metric tracking, no callbacks), timed alternately in one
+  process (`--repeats` rounds, median), in three execution modes: eager
+  (`run_eagerly=True` / a plain Python step), graph (`tf.function`) and XLA
+  (`jit_compile=True`; eager and XLA rounds run steps/5, they are slow on CPU). `fit / hand` near 1.0 means the zoo's base class,
+  trackers and Keras' loop cost nothing measurable. A method without a
+  hand-written loop in `HAND_WRITTEN` is compared with its own `train_step`
+  wrapped in `tf.function` (that isolates Keras' `fit` loop only; the
+  `baseline` column says which).
+* **scaling**: seconds per epoch (one pass over the unlabelled images
+  through the real `data.train` pipeline, shuffling included) for several
+  dataset sizes and batch sizes, graph mode.
+* **memory**: peak RSS of the process (and peak GPU memory on a GPU).
+
+Writes `speed.md`, `speed.csv`, `speed_scaling.csv` and bar charts to
+`--out` (default `benchmarks/results/<cpu|gpu>/`). Timings on a shared
+machine are noisy: the ratio is the robust number (both loops suffer alike,
+interleaved).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from benchmarks import report
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODES = ("eager", "graph", "xla")
+
+
+# ------------------------------------------------------- hand-written loops
+# Each factory takes a compiled model and returns a Python function
+# `step(batch) -> losses` that does what the method's `train_step` does, written
+# out with a plain GradientTape, the model's nets, its optimizers and
+# `zoo.losses`, without the base class (`minimize`, `track`, `unpack`).
+def _hand_supervised(model):
+    import tensorflow as tf
+
+    from zoo import losses
+
+    variables, optimizer = model.role_variables("c"), model.role_optimizers["c"]
+
+    def step(batch):
+        with tf.GradientTape() as tape:
+            logits = model.classifier_head(model.features(batch["x_labeled"], training=True))
+            loss = losses.cross_entropy(batch["y_labeled"], logits)
+        optimizer.apply(tape.gradient(loss, variables), variables)
+        return loss
+
+    return step
+
+
+def _hand_sgan(model):
+    import keras
+    import tensorflow as tf
+
+    from zoo import losses
+
+    d_vars, g_vars = model.role_variables("d"), model.role_variables("g")
+    d_opt, g_opt = model.role_optimizers["d"], model.role_optimizers["g"]
+    noise = keras.random.SeedGenerator(0)
+
+    def logits(x):
+        return model.classifier_head(model.features(x, training=True))
+
+    def step(batch):
+        x = batch["x"]
+        z = keras.random.normal((tf.shape(x)[0], model.latent_dim), seed=noise)
+        with tf.GradientTape() as tape:
+            fake = tf.stop_gradient(model.generator(z, training=True))
+            d_loss = losses.cross_entropy(batch["y_labeled"], logits(batch["x_labeled"])) + model.unlabeled_weight * (
+                losses.kplus1_real_loss(logits(x)) + losses.kplus1_fake_loss(logits(fake)))
+        d_opt.apply(tape.gradient(d_loss, d_vars), d_vars)
+        z = keras.random.normal((tf.shape(x)[0], model.latent_dim), seed=noise)
+        with tf.GradientTape() as tape:
+            fake = model.generator(z, training=True)
+            if model.generator_loss == "feature_matching":
+                g_loss = losses.feature_matching(model.features(x, training=True), model.features(fake, training=True))
+            else:
+                g_loss = losses.kplus1_real_loss(logits(fake))
+        g_opt.apply(tape.gradient(g_loss, g_vars), g_vars)
+        return d_loss, g_loss
+
+    return step
+
+
+def _hand_vae(model):
+    import keras
+    import tensorflow as tf
+
+    from zoo import losses
+    from zoo.layers import reparameterize
+
+    variables, optimizer = model.role_variables("vae"), model.role_optimizers["vae"]
+    noise = keras.random.SeedGenerator(0)
+
+    def step(batch):
+        x = batch["x"]
+        if model.binarize:
+            x = tf.where(keras.random.uniform(tf.shape(x), seed=noise) < (x + 1.0) / 2.0, 1.0, -1.0)
+        eps = keras.random.normal((tf.shape(x)[0], model.latent_dim), seed=noise)
+        with tf.GradientTape() as tape:
+            stats = model.posterior_head(model.encoder(x, training=True))
+            mean, log_var = stats[:, : model.latent_dim], stats[:, model.latent_dim:]
+            reconstruction = model.log_likelihood(x, reparameterize(mean, log_var, eps), training=True)
+            loss = -(tf.reduce_mean(reconstruction) - model.beta * tf.reduce_mean(losses.gaussian_kl(mean, log_var)))
+        optimizer.apply(tape.gradient(loss, variables), variables)
+        return loss
+
+    return step
+
+
+#: registered name -> factory of its hand-written step; methods merged later add theirs here.
+HAND_WRITTEN = {"supervised": _hand_supervised, "sgan": _hand_sgan, "vae": _hand_vae}
+
+
+def _train_step_baseline(model):
+    return model.train_step
+
+
+# ------------------------------------------------------------- measuring
+def build(method, data, hparams=None, seed=0):
+    import zoo
+
+    cls = zoo.get(method)
+    kwargs = {"input_shape": data.input_shape, "seed": seed, **(hparams or {})}
+    if "num_classes" in inspect.signature(cls.__init__).parameters:
+        kwargs.setdefault("num_classes", data.num_classes)
+    return zoo.load(method, compile=False, **kwargs)
+
+
+def _compile(model, mode):
+    model.compile(run_eagerly=mode == "eager", jit_compile=mode == "xla")
+
+
+def _wrap(step, mode):
+    import tensorflow as tf
+
+    if mode == "eager":
+        return step
+    return tf.function(step, jit_compile=mode == "xla")
+
+
+def measure_overhead(model, batches, steps, mode, repeats, batch_size):
+    """Median examples/s of `fit` and of the hand-written loop, timed alternately."""
+    _compile(model, mode)
+    factory = HAND_WRITTEN.get(model.registered_name, _train_step_baseline)
+    hand = _wrap(factory(model), mode)
+    fixed = batches.take(steps)
+
+    def run_fit():
+        model.fit(batches, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
+
+    def run_hand():
+        for batch in fixed:
+            hand(batch)
+
+    # warm-up: tracing / compilation of both, not timed
+    model.fit(batches, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
+    for batch in batches.take(2):
+        hand(batch)
+    fit_rates, hand_rates, fit_cpu, hand_cpu = [], [], [], []
+    for _ in range(repeats):
+        for run_it, rates, cpu in ((run_fit, fit_rates, fit_cpu), (run_hand, hand_rates, hand_cpu)):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            run_it()
+            rates.append(steps * batch_size / (time.perf_counter() - start))
+            cpu.append(1e3 * (time.process_time() - start_cpu) / steps)
+    return {
+        "baseline": "hand-written" if factory is not _train_step_baseline else "train_step in tf.function",
+        "fit_examples_per_s": statistics.median(fit_rates),
+        "hand_examples_per_s": statistics.median(hand_rates),
+        "fit_over_hand": statistics.median(f / h for f, h in zip(fit_rates, hand_rates)),
+        # CPU time (all threads) per step: on a shared machine it moves far less than wall time
+        "fit_cpu_ms_per_step": statistics.median(fit_cpu),
+        "hand_cpu_ms_per_step": statistics.median(hand_cpu),
+        "fit_over_hand_cpu": statistics.median(h / f for f, h in zip(fit_cpu, hand_cpu)),
+    }
+
+
+def measure_scaling(method, data, sizes, batch_sizes, hparams=None):
+    """Seconds per epoch (graph mode, real pipeline) for each dataset size x batch size."""
+    import zoo
+
+    rows = []
+    for size in sizes:
+        size = min(int(size), len(data.x_train))
+        subset = zoo.data.SSLData(data.name, data.x_train[:size], data.y_train[:size], data.x_test, data.y_test,
+                                  _labeled_subset(data.y_train[:size], data.num_classes), data.source, data.seed)
+        for batch_size in batch_sizes:
+            if batch_size > size:
+                continue
+            model = build(method, subset, hparams)
+            _compile(model, "graph")
+            steps = size // batch_size
+            model.fit(subset.train(batch_size), epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)  # trace
+            start = time.perf_counter()
+            model.fit(subset.train(batch_size), epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
+            seconds = time.perf_counter() - start
+            rows.append({"method": method, "dataset": data.name, "dataset_size": size, "batch_size": batch_size,
+                         "steps_per_epoch": steps, "seconds_per_epoch": round(seconds, 3),
+                         "examples_per_s": round(steps * batch_size / seconds, 1)})
+    return rows
+
+
+def _labeled_subset(y, num_classes):
+    import numpy as np
+
+    return np.sort(np.concatenate([np.flatnonzero(y == c)[:5] for c in range(num_classes)]))
+
+
+def run_method(method, dataset="digits", batch_size=64, steps=50, repeats=3, modes=MODES, sizes=(),
+               batch_sizes=(), hparams=None, data_dir=None, mixed_precision=False):
+    """All measurements of one method (call in a fresh process for a meaningful peak RSS)."""
+    import keras
+    import tensorflow as tf
+
+    import zoo
+    from recipes.runner import provenance
+
+    if mixed_precision:
+        keras.config.set_dtype_policy("mixed_float16")
+    keras.utils.set_random_seed(0)
+    data = zoo.data.load(dataset, labels=None, seed=0, data_dir=data_dir)
+    data.labeled_index = _labeled_subset(data.y_train, data.num_classes)
+    batches = data.train(batch_size).take(steps).cache().repeat()
+    for _ in batches.take(steps):  # fill the cache: both loops then read the same in-memory batches
+        pass
+    rows = []
+    for mode in modes:
+        model = build(method, data, hparams)
+        row = {"method": method, "dataset": dataset, "batch_size": batch_size, "steps": steps, "repeats": repeats,
+               "mode": mode, "precision": "mixed_float16" if mixed_precision else "float32"}
+        try:
+            row.update(measure_overhead(model, batches, steps if mode == "graph" else max(5, steps // 5), mode,
+                                        repeats, batch_size))
+        except Exception as error:  # e.g. an op XLA cannot compile: report it, go on
+            row["failure"] = f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
+        rows.append(row)
+    scaling = measure_scaling(method, data, sizes, batch_sizes, hparams) if sizes and batch_sizes else []
+    memory = provenance()
+    if tf.config.list_physical_devices("GPU"):
+        memory["peak_gpu_mb"] = round(tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20, 1)
+    for row in rows:
+        row.update(memory)
+    return rows, scaling
+
+
+def _run_in_child(method, args):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "rows.json")
+        command = [sys.executable, "-m", "benchmarks.speed", "--one", method, "--out", out,
+                   "--dataset", args.dataset, "--batch-size", str(args.batch_size), "--steps", str(args.steps),
+                   "--repeats", str(args.repeats), "--modes", args.modes, "--sizes", args.sizes,
+                   "--batch-sizes", args.batch_sizes, "--set", json.dumps(args.hparams)]
+        command += ["--data-dir", args.data_dir] if args.data_dir else []
+        command += ["--mixed-precision"] if args.mixed_precision else []
+        done = subprocess.run(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode != 0 or not os.path.exists(out):
+            raise RuntimeError(f"exit {done.returncode}: {done.stderr.strip()[-1500:]}")
+        with open(out) as f:
+            result = json.load(f)
+    return result["rows"], result["scaling"]
+
+
+def write_report(rows, scaling, out, command, plots=True):
+    import pandas as pd
+
+    os.makedirs(out, exist_ok=True)
+    frame = pd.DataFrame(rows)
+    scale_frame = pd.DataFrame(scaling)
+    frame.to_csv(os.path.join(out, "speed.csv"), index=False)
+    scale_frame.to_csv(os.path.join(out, "speed_scaling.csv"), index=False)
+    info = report.provenance()
+    info["protocol"] = ("same cached batches for both loops; warm-up (tracing/compilation) excluded; `--repeats` "
+                        "alternating rounds of fit and hand loop, median examples/s; eager and XLA rounds use steps/5 (they are "
+                        "slow on CPU); "
+                        "peak RSS is the whole process (every mode of the method); shared machine, other jobs "
+                        "ran beside it")
+    text = report.header("Training speed", command, info)
+    text += ("\n## fit vs hand-written loop (examples/s)\n\n`fit_over_hand` = throughput of `model.fit` / "
+             "throughput of the hand-written loop of the same nets and losses (1.0 = no overhead), from wall "
+             "time; `fit_over_hand_cpu` is the same ratio from CPU time per step (hand / fit), which a shared "
+             "machine disturbs far less.\n\n")
+    columns = [c for c in ("method", "mode", "precision", "batch_size", "fit_examples_per_s", "hand_examples_per_s",
+                           "fit_over_hand", "fit_cpu_ms_per_step", "hand_cpu_ms_per_step", "fit_over_hand_cpu",
+                           "baseline", "peak_rss_mb", "peak_gpu_mb", "failure") if c in frame]
+    text += report.markdown_table(frame[columns]) + "\n"
+    if not scale_frame.empty:
+        text += "\n## Time per epoch vs dataset size and batch size (graph mode)\n\n"
+        text += report.markdown_table(scale_frame) + "\n"
+    if plots and not frame.empty and "fit_over_hand" in frame:
+        from benchmarks import plots as plotting
+
+        good = frame.dropna(subset=["fit_over_hand"])
+        path = plotting.bar_chart(good, "method", "fit_examples_per_s", "mode", os.path.join(out, "speed_modes.png"),
+                                  "fit examples/s", log=True)
+        text += f"\n![speed_modes.png]({os.path.basename(path)})\n"
+    return report.write_text(text, os.path.join(out, "speed.md"))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__.splitlines()[0])
+    parser.add_argument("--methods", default=None, help="comma-separated (default: every registered method)")
+    parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=100, help="timed steps per round (eager and XLA: steps/5)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--sizes", default="300,600,1200", help="dataset sizes of the scaling table ('' skips)")
+    parser.add_argument("--batch-sizes", default="32,64,128", help="batch sizes of the scaling table")
+    parser.add_argument("--set", dest="hparams", type=json.loads, default={},
+                        help='JSON constructor arguments for every method, e.g. \'{"arch": "mlp"}\'')
+    parser.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (meaningful on a GPU)")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # child mode
+    args = parser.parse_args(argv)
+    ints = lambda s: [int(v) for v in s.split(",") if v.strip()]  # noqa: E731
+    kwargs = dict(dataset=args.dataset, batch_size=args.batch_size, steps=args.steps, repeats=args.repeats,
+                  modes=tuple(m for m in args.modes.split(",") if m), sizes=ints(args.sizes),
+                  batch_sizes=ints(args.batch_sizes), hparams=args.hparams, data_dir=args.data_dir,
+                  mixed_precision=args.mixed_precision)
+    unknown = set(kwargs["modes"]) - set(MODES)
+    if unknown:
+        raise SystemExit(f"unknown modes {sorted(unknown)}; known: {', '.join(MODES)}")
+    if args.one:
+        rows, scaling = run_method(args.one, **kwargs)
+        report.write_text(json.dumps({"rows": rows, "scaling": scaling}), args.out)
+        return
+    import zoo
+
+    methods = [m.strip() for m in args.methods.split(",")] if args.methods else list(zoo.list_models())
+    rows, scaling = [], []
+    for method in methods:
+        print(f"speed of {method} ...", flush=True)
+        try:
+            method_rows, method_scaling = _run_in_child(method, args)
+        except Exception as error:
+            print(f"FAILED {method}: {error}")
+            method_rows, method_scaling = [{"method": method, "failure": str(error).splitlines()[-1][:300]}], []
+        rows += method_rows
+        scaling += method_scaling
+    out = args.out or report.default_out()
+    suffix = "_mixed" if args.mixed_precision else ""
+    path = write_report(rows, scaling, out if not suffix else os.path.join(out, "mixed_precision"),
+                        report.command_line("benchmarks.speed"))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

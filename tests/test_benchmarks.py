@@ -1,0 +1,133 @@
+"""The benchmark harness end to end on digits with a tiny budget: well-formed tables, resumable."""
+
+import json
+import math
+import os
+
+import pandas as pd
+import pytest
+
+import zoo
+from benchmarks import quality, report, speed, ssl
+
+RUN_COLUMNS = {"recipe", "method", "dataset", "labels", "scale", "seed", "steps", "batch_size", "train_seconds",
+               "test_accuracy", "test_error", "paper_value", "machine", "versions", "git_commit", "peak_rss_mb"}
+
+
+@pytest.mark.slow
+def test_ssl_sweep_end_to_end_on_digits(tmp_path):
+    chosen = ssl.select("cpu", methods=["sgan", "supervised"], datasets=["digits"])
+    assert sorted(r.method for r in chosen) == ["sgan", "supervised"]
+    assert all(zoo.get(r.method).can("classify") and r.labels for r in chosen)
+    logs = []
+    rows = ssl.sweep(chosen, "cpu", [0, 1], str(tmp_path), steps=3, isolate=False, log=logs.append)
+    assert len(rows) == 4 and not any("error" in r for r in rows)
+
+    path = ssl.write_report(rows, str(tmp_path), "python -m benchmarks.ssl --steps 3")
+    runs = pd.read_csv(tmp_path / "ssl_runs.csv")
+    assert RUN_COLUMNS <= set(runs.columns)
+    assert len(runs) == 4  # one row per method x seed
+    assert sorted(zip(runs["method"], runs["seed"])) == [("sgan", 0), ("sgan", 1), ("supervised", 0),
+                                                        ("supervised", 1)]
+    for column in ("test_error", "test_accuracy", "train_seconds", "peak_rss_mb"):
+        assert runs[column].map(math.isfinite).all(), column
+    assert ((runs["test_error"] >= 0) & (runs["test_error"] <= 1)).all()
+    assert (runs["steps"] == 3).all() and (runs["labels"] == 50).all()
+
+    summary = pd.read_csv(tmp_path / "ssl_summary.csv")
+    assert len(summary) == 2 and (summary["seeds"] == 2).all()
+    for _, row in summary.iterrows():  # mean ± sd over the seeds, in %
+        errors = 100 * runs[runs["method"] == row["method"]]["test_error"]
+        assert row["error_mean"] == pytest.approx(errors.mean())
+        assert row["error_sd"] == pytest.approx(errors.std(ddof=1))
+        assert row["error_pct"] == f"{errors.mean():.2f} ± {errors.std(ddof=1):.2f}"
+    text = open(path).read()
+    assert "python -m benchmarks.ssl --steps 3" in text and "| method | dataset | labels |" in text
+    assert (tmp_path / "ssl_error_vs_labels.png").stat().st_size > 0
+    assert (tmp_path / "samples" / "sgan_digits_50_cpu_seed0.png").exists()  # sgan samples, supervised cannot
+    assert len(json.load(open(tmp_path / "curves" / "sgan_digits_50_cpu_seed1.json"))["steps"]) == 1
+
+    # Resumable: the same sweep again runs nothing new.
+    logs.clear()
+    again = ssl.sweep(chosen, "cpu", [0, 1], str(tmp_path), steps=3, isolate=False, log=logs.append)
+    assert len(again) == 4 and all(line.startswith("skip") for line in logs)
+
+
+def test_ssl_summary_puts_the_paper_number_beside_ours():
+    rows = [{"recipe": "r", "method": "m", "dataset": "mnist", "labels": 100, "scale": "cpu", "seed": s,
+             "steps": 10, "batch_size": 100, "train_seconds": 1.0, "test_error": e, "paper_value": 0.0093,
+             "paper_reference": "Salimans et al. 2016, Table 1"} for s, e in ((0, 0.1), (1, 0.2), (2, 0.3))]
+    rows.append({"recipe": "r", "seed": 3, "error": "boom"})  # failed runs are left out of the table
+    summary = ssl.summarize(ssl.runs_table(rows))
+    assert len(summary) == 1
+    row = summary.iloc[0]
+    assert row["error_pct"] == "20.00 ± 10.00" and row["seeds"] == 3  # sd of 10, 20, 30 = 10
+    assert row["paper_error_pct"] == 0.93 and row["paper_reference"] == "Salimans et al. 2016, Table 1"
+
+
+def test_quality_fails_clearly_without_zoo_metrics_evaluate(monkeypatch):
+    monkeypatch.delattr(zoo.metrics, "evaluate", raising=False)
+    with pytest.raises(RuntimeError, match="zoo.metrics.evaluate"):
+        quality.require_evaluate()
+    with pytest.raises(SystemExit, match="zoo.metrics.evaluate"):
+        quality.main(["--methods", "vae", "--datasets", "digits", "--seeds", "0", "--in-process"])
+
+
+def test_quality_sweep_tabulates_what_evaluate_returns(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_evaluate(model, data, n=10000, extractor="auto"):  # the contract of the metrics issue
+        calls.append((model.registered_name, data.name, n, extractor))
+        return {"fid": 12.5, "kid": 0.01, "extractor": "domain:digits", "n_generated": n}
+
+    monkeypatch.setattr(zoo.metrics, "evaluate", fake_evaluate, raising=False)
+    chosen = quality.select("cpu", methods=["vae"], datasets=["digits"])
+    rows = quality.sweep(chosen, "cpu", [0, 1], str(tmp_path), n=64, steps=2, isolate=False, log=lambda _: None)
+    assert calls == [("vae", "digits", 64, "auto")] * 2
+    quality.write_report(rows, str(tmp_path), "python -m benchmarks.quality")
+    runs = pd.read_csv(tmp_path / "quality_runs.csv")
+    assert len(runs) == 2 and set(runs["extractor"]) == {"domain:digits"} and (runs["fid"] == 12.5).all()
+    summary = pd.read_csv(tmp_path / "quality_summary.csv")
+    assert len(summary) == 1 and summary["extractor"].iloc[0] == "domain:digits"
+    assert summary["fid"].iloc[0] == "12.5 ± 0"
+
+
+def test_speed_compares_fit_with_the_hand_written_loop():
+    rows, scaling = speed.run_method("supervised", steps=4, repeats=1, modes=("graph",), sizes=(128,),
+                                     batch_sizes=(64,))
+    (row,) = rows
+    assert row["baseline"] == "hand-written" and "failure" not in row
+    for key in ("fit_examples_per_s", "hand_examples_per_s", "fit_over_hand", "fit_over_hand_cpu", "peak_rss_mb"):
+        assert math.isfinite(row[key]) and row[key] > 0, key
+    assert scaling == [dict(scaling[0], dataset_size=128, batch_size=64, steps_per_epoch=2)]
+    assert set(speed.HAND_WRITTEN) <= set(zoo.list_models())
+
+
+def test_markdown_table_and_resumable_log(tmp_path):
+    frame = pd.DataFrame({"a": [1.23456, float("nan")], "b": ["x|y", None]})
+    assert report.markdown_table(frame).splitlines() == ["| a | b |", "| --- | --- |", "| 1.235 | x\\|y |", "|  |  |"]
+    path = tmp_path / "runs.jsonl"
+    report.append_jsonl({"k": 1}, path)
+    with open(path, "a") as f:
+        f.write('{"k": 2, "torn')  # a run killed while writing its line
+    assert report.read_jsonl(path) == [{"k": 1}]
+    assert report.read_jsonl(tmp_path / "missing.jsonl") == []
+    assert os.path.basename(report.default_out()) in ("cpu", "gpu")
+
+
+def test_hand_written_supervised_step_is_the_same_update_as_train_step(digits50):
+    """The speed baseline does the same work as `fit`: from equal weights, one step of each gives equal
+    weights (no dropout or input noise, so the step is deterministic)."""
+    import numpy as np
+
+    models = [speed.build("supervised", digits50, {"dropout": 0.0, "input_noise": 0.0}) for _ in range(2)]
+    models[1].set_weights(models[0].get_weights())
+    for model in models:
+        model.compile()
+    batch = next(iter(digits50.train(32)))
+    before = models[0].get_weights()
+    models[0].train_step(batch)
+    speed.HAND_WRITTEN["supervised"](models[1])(batch)
+    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(before[0], models[0].get_weights()[0])  # the step did update
