@@ -40,7 +40,7 @@ RECIPES = [
     # ------------------------------------------------------------------ M1
     Recipe(
         name="m1_digits_50", method="m1", dataset="digits", labels=50,
-        hparams={"latent_dim": 16}, scales={"cpu": _DIGITS_CPU}, notes=_DIGITS_NOTE,
+        hparams={"latent_dim": 32, "head_c": 10.0}, scales={"cpu": _DIGITS_CPU}, notes=_DIGITS_NOTE,
     ),
     Recipe(
         name="m1_mnist_100", method="m1", dataset="mnist", labels=100,
