@@ -17,24 +17,27 @@ from zoo.registry import register
 class ADGM(ZooModel):
     """Auxiliary deep generative model: M2 with an auxiliary variable a that makes q richer.
 
-    Inference model (Maaløe et al. 2016, Eq. 11 / Fig. 1b):
+    Inference model (Maaløe et al. 2016, Fig. 1):
         q(a, y, z | x) = q(a|x) q(y|a, x) q(z|a, y, x),  Gaussian a and z, categorical y.
     Generative model:
-        ADGM (Eq. 10):  p(x, y, z, a) = p(a|x, y, z) p(x|y, z) p(y) p(z)
-        SDGM (Sec. 2.4): p(x, y, z, a) = p(x|a, y, z) p(a|y, z) p(y) p(z)   (a generated first, skip to x)
+        ADGM:  p(x, y, z, a) = p(a|x, y, z) p(x|y, z) p(y) p(z)
+        SDGM:  p(x, y, z, a) = p(x|a, y, z) p(a|y, z) p(y) p(z)   (a generated first, skip to x)
     with p(y) = Cat(1/K), p(z) = N(0, I), Bernoulli p(x|.) on pixels in [0, 1].
 
-    Labelled bound (Eq. 12), with a ~ q(a|x), z ~ q(z|a, y, x) reparameterised:
+    Labelled bound, with a ~ q(a|x), z ~ q(z|a, y, x) reparameterised:
         L(x, y) = E[log p(x|.) + log p(y) + beta (log p(a|.) - log q(a|x) - KL(q(z|a,y,x) || p(z)))]
-    Unlabelled bound (Eq. 13), y summed exactly over the K classes given each a:
+    Unlabelled bound, y summed exactly over the K classes given each a:
         U(x) = E_q(a|x)[ sum_y q(y|a,x) (L(x, y, a) + beta log q(a|x)) + H(q(y|a,x)) - beta log q(a|x) ]
-    Objective (Eq. 14): loss = -mean_l L - mean_u U + alpha mean_l [-log q(y|a, x)], a ~ q(a|x);
+    Objective (as Kingma et al. 2014, Eq. 9): loss = -mean_l L - mean_u U + alpha mean_l [-log q(y|a, x)], a ~ q(a|x);
     alpha as `zoo.models.ssl_vae.M2` (0.1 N / N_l for equal-sized batches; 60 for MNIST-100).
 
     Choices (the paper's text leaves them open or we chose for speed):
     * the KL of z is taken in closed form given a (it is the expectation of
       log p(z) - log q(z|a,y,x) the paper samples); the terms of a are sampled;
-    * warm-up (Sønderby et al. 2016, used in Sec. 4): beta rises linearly from
+    (Equation numbers of Maaløe et al. are not cited: we could not check them
+    offline; the bounds are the paper's, written out in full above.)
+
+    * warm-up (Sønderby et al. 2016, arXiv 1602.02282, used by the paper): beta rises linearly from
       0 to 1 over `warmup_steps` optimizer steps on the latent terms
       (a and z); the log-likelihood, log p(y) and H(q(y|a,x)) are never scaled;
     * `samples` S > 1 draws of a per example are combined into the
@@ -121,7 +124,7 @@ class ADGM(ZooModel):
         return {"vae": nets_ + ([self.p_a_features] if self.p_a_features is not None else [])}
 
     def default_optimizers(self):
-        # Maaløe et al. 2016, Sec. 4: Adam, learning rate 3e-4, beta_1 0.9, beta_2 0.999.
+        # Maaløe et al. 2016 (experiments): Adam, learning rate 3e-4, beta_1 0.9, beta_2 0.999.
         return {"vae": keras.optimizers.Adam(self.learning_rate, beta_1=0.9, beta_2=0.999)}
 
     # ------------------------------------------------------------ the bounds
@@ -245,7 +248,7 @@ class ADGM(ZooModel):
 class SDGM(ADGM):
     """Skip deep generative model: the ADGM whose a is generated first, p(x|a, y, z) p(a|y, z).
 
-    Maaløe et al. 2016, Sec. 2.4: a two-stochastic-layer model; the inference
+    Maaløe et al. 2016: a two-stochastic-layer model; the inference
     model is the ADGM's, the generative model is
     p(x, y, z, a) = p(x|a, y, z) p(a|y, z) p(y) p(z), so sampling draws
     z, then a ~ p(a|y, z), then x. Everything else (bounds, warm-up,
