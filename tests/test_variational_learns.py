@@ -28,16 +28,17 @@ def _accuracy(name, data, steps, **kwargs):
 @pytest.fixture(scope="module")
 def supervised_accuracy(digits50):
     """The classifier net of m2 / adgm / sdgm (conv_small trunk, dropout 0.5, input noise 0.3)
-    trained on the 50 labels alone, same steps. Measured: 0.816 (seed 0), 0.826 (seed 1)."""
-    return _accuracy("supervised", digits50, STEPS)[0]
+    trained on the 50 labels alone, same steps and learning rate (1e-3). Measured: 0.850 (seed 0),
+    0.854 (seed 1); with its default learning rate 3e-4: 0.816, 0.826."""
+    return _accuracy("supervised", digits50, STEPS, learning_rate=1e-3)[0]
 
 
 @pytest.mark.slow
 def test_m2_beats_supervised(digits50, supervised_accuracy):
-    # Measured, 600 steps, seed 0: M2 0.916 (alpha 2.6; alpha 10 gave 0.890) vs supervised 0.816.
-    # Bar: +0.05.
+    # Measured, 600 steps, seed 0: M2 0.916 (alpha 2.6; alpha 10 gave 0.890) vs supervised 0.850
+    # (+0.066). Bar: +0.03.
     accuracy, _ = _accuracy("m2", digits50, STEPS, latent_dim=16, hidden=128, **SSL)
-    assert accuracy >= supervised_accuracy + 0.05, (accuracy, supervised_accuracy)
+    assert accuracy >= supervised_accuracy + 0.03, (accuracy, supervised_accuracy)
 
 
 @pytest.mark.slow
