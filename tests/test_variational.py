@@ -12,6 +12,7 @@ from tests.harness import run_method_test
 
 SMALL_M2 = {"latent_dim": 4, "hidden": 16, "width": 0.25, "alpha": 2.6}
 SMALL_ADGM = {"latent_dim": 4, "aux_dim": 3, "hidden": 16, "width": 0.25, "alpha": 2.6}
+SMALL_M1_M2 = {"latent_dim": 6, "latent2_dim": 3, "hidden": 16, "m2_width": 0.1, "alpha": 2.6}
 
 
 @pytest.mark.slow
@@ -21,6 +22,7 @@ SMALL_ADGM = {"latent_dim": 4, "aux_dim": 3, "hidden": 16, "width": 0.25, "alpha
     ("iwae", {"latent_dim": 4, "k": 3}),
     ("adgm", {**SMALL_ADGM, "warmup_steps": 5, "samples": 2}),
     ("sdgm", SMALL_ADGM),
+    ("m1_m2", SMALL_M1_M2),
 ])
 def test_harness(name, kwargs, tmp_path):
     run_method_test(name, kwargs, tmp_path=tmp_path)
@@ -76,7 +78,8 @@ def test_m2_log_prob_is_above_the_bound_and_samples_by_class(digits):
 
 
 # ------------------------------------------------------------ label leakage
-@pytest.mark.parametrize("name,kwargs", [("m2", SMALL_M2), ("adgm", SMALL_ADGM), ("sdgm", SMALL_ADGM)])
+@pytest.mark.parametrize("name,kwargs", [("m2", SMALL_M2), ("adgm", SMALL_ADGM), ("sdgm", SMALL_ADGM),
+                                         ("m1_m2", SMALL_M1_M2)])
 def test_unlabeled_terms_never_see_labels(name, kwargs, digits):
     """Two identical models, one step on batches that differ only in the labels:
     the unlabelled bound is identical, the labelled terms are not."""
@@ -162,3 +165,17 @@ def test_adgm_warmup_and_sdgm_samples_through_a(digits):
     x = digits.x_test[:4]
     assert np.isfinite(sdgm.log_prob(x, k=20)).all()
     assert sdgm.log_prob(x, k=100).mean() > sdgm.elbo(x).mean()
+
+
+# -------------------------------------------------------------------- M1+M2
+def test_m1_m2_samples_through_both_decoders_and_pretrains_m1(digits):
+    model = _model("m1_m2", num_classes=10, **SMALL_M1_M2, m1_pretrain_steps=2)
+    m2_before = [v.numpy().copy() for v in model.role_variables("m2")]
+    model.fit(digits.train(16), epochs=1, steps_per_epoch=2, verbose=0)
+    # M1 alone in its first steps: M2's weights have not moved.
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(m2_before, model.role_variables("m2")))
+    model.fit(digits.train(16), epochs=1, steps_per_epoch=1, verbose=0)
+    assert any(not np.array_equal(a, v.numpy()) for a, v in zip(m2_before, model.role_variables("m2")))
+    images = model.sample(10, labels=range(10), seed=1)
+    assert images.shape == (10, 8, 8, 1) and np.isfinite(images).all()
+    assert model.encode(digits.x_test[:3]).shape == (3, 6)

@@ -53,3 +53,17 @@ def test_m1_latent_features_beat_untrained_features(digits50):
     untrained, model = _accuracy("m1", digits50, 0, latent_dim=32, head_c=10.0)
     trained, _ = _accuracy("m1", digits50, 1500, latent_dim=32, head_c=10.0)
     assert trained >= untrained + 0.15, (trained, untrained)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["adgm", "sdgm"])
+def test_auxiliary_models_beat_supervised(name, digits50):
+    """ADGM / SDGM with small heads, 400 steps, warm-up over the first 100.
+
+    Measured, seed 0, 400 steps: ADGM 0.930, SDGM 0.918, vs the same classifier net trained
+    on the labels alone with the same steps and learning rate: 0.838. (With 600 steps and
+    128-unit heads: ADGM 0.918, SDGM 0.924 vs 0.850.) Bar: +0.03.
+    """
+    supervised, _ = _accuracy("supervised", digits50, 400, learning_rate=1e-3)
+    accuracy, _ = _accuracy(name, digits50, 400, latent_dim=8, aux_dim=8, hidden=64, warmup_steps=100, **SSL)
+    assert accuracy >= supervised + 0.03, (accuracy, supervised)
