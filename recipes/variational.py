@@ -17,7 +17,7 @@ wall times are inflated), test error %, mean ± sd over seeds 0-2 (fewer where
 stated), paper beside:
 
     digits-50, 1000 steps:  m1 15.53 ± 0.23 | m2 6.00 ± 2.03 | m1_m2 21.87 ± 2.30 |
-                            adgm 7.80 ± 1.70 (2 seeds) | sdgm 6.13 ± 1.70
+                            adgm 6.73 ± 2.20 | sdgm 6.13 ± 1.70
     MNIST-100, 2000 steps:  m1 26.69 ± 0.48 (paper M1+TSVM 11.82) | m2 18.59 ± 1.27 (paper 11.97) |
                             m1_m2 17.84 ± 0.46 (2 seeds; paper 3.33) | adgm 21.71 (1 seed; paper 0.96) |
                             sdgm 20.20 (1 seed; paper 1.32)
