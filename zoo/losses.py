@@ -96,3 +96,47 @@ def gaussian_log_likelihood(x, mean, log_var):
 def standard_normal_log_density(z):
     """log N(z; 0, I) per example."""
     return ops.sum(-0.5 * (LOG_2PI + ops.square(z)), axis=-1)
+
+
+def gaussian_log_density(z, mean, log_var):
+    """log N(z; mean, diag exp(log_var)) summed over the last axis (any leading shape)."""
+    return ops.sum(-0.5 * (LOG_2PI + log_var + ops.square(z - mean) * ops.exp(-log_var)), axis=-1)
+
+
+def categorical_entropy(logits):
+    """H(softmax(logits)) = -sum_y q(y) log q(y) per example (last axis: classes)."""
+    log_q = ops.log_softmax(logits, axis=-1)
+    return -ops.sum(ops.exp(log_q) * log_q, axis=-1)
+
+
+def marginalized_bound(class_logits, class_bounds):
+    """The bound of an unlabelled x with the class summed out exactly, per example.
+
+    Kingma et al. 2014 (arXiv 1406.5298), Eq. 7:
+        -U(x) = sum_y q(y|x) (-L(x, y)) + H(q(y|x))
+    i.e. U here is returned with the sign of a bound: sum_y q(y|x) L(x,y) + H(q(y|x)).
+
+    Args:
+        class_logits: (batch, K) logits of q(y|x).
+        class_bounds: (batch, K) the labelled bound L(x, y) for every class y.
+    """
+    probs = ops.softmax(class_logits, axis=-1)
+    return ops.sum(probs * class_bounds, axis=-1) + categorical_entropy(class_logits)
+
+
+def importance_weighted_bound(log_weights, axis=0):
+    """log (1/k) sum_i w_i from log-weights log w_i = log p(x, h_i) - log q(h_i|x).
+
+    Burda et al. 2015 (arXiv 1509.00519), Eq. 8; `axis` holds the k samples.
+    With k = 1 it is the one-sample ELBO estimate.
+    """
+    k = ops.shape(log_weights)[axis]
+    return ops.logsumexp(log_weights, axis=axis) - ops.log(ops.cast(k, log_weights.dtype))
+
+
+def linear_warmup(step, warmup_steps):
+    """Deterministic warm-up weight min(1, step / warmup_steps) (Sønderby et al. 2016,
+    arXiv 1602.02282, Sec. 2.3); 1 when warmup_steps is 0."""
+    if not warmup_steps:
+        return 1.0
+    return ops.minimum(1.0, ops.cast(step, "float32") / float(warmup_steps))

@@ -168,3 +168,16 @@ def dense_head(units, input_dim, name):
     head = layers.Dense(units, dtype="float32", name=name)
     head.build((None, int(input_dim)))
     return head
+
+
+def mlp_head(input_dim, hidden, output_units, *, activation="softplus", name="mlp_head"):
+    """Vector -> vector: `hidden` (a sequence of unit counts) dense layers with
+    `activation`, then a float32 linear output of `output_units`, built at once.
+    The heads of the variational models (q(z|x,y), p(a|x,y,z), ...) on top of
+    a `features` trunk or a concatenation of latent codes."""
+    inputs = keras.Input(shape=(int(input_dim),), name="inputs")
+    h = inputs
+    for n in hidden:
+        h = layers.Dense(int(n), activation=activation)(h)
+    h = layers.Dense(int(output_units), dtype="float32")(h)
+    return keras.Model(inputs, h, name=name)

@@ -161,16 +161,24 @@ class VAE(ZooModel):
         reconstruction, kl = self.bound_terms(x, self.normal((ops.shape(x)[0], self.latent_dim)))
         return reconstruction - kl
 
-    def _log_prob_batch(self, x, k):
-        """Importance-sampled log p(x) = log mean_k p(x, z_k) / q(z_k|x), z_k ~ q(z|x)
-        (Burda et al. 2015, Eq. 8; Rezende et al. 2014, Appendix E)."""
-        n = ops.shape(x)[0]
-        mean, log_var = self.posterior(x)
-        noise = self.normal((k, n, self.latent_dim))
+    def log_importance_weights(self, x, noise, training=False):
+        """log w_i = log p(x, z_i) - log q(z_i|x) with z_i = mu + sigma * noise_i, shape (k, n).
+
+        `noise` has shape (k, n, latent_dim). Shared by `log_prob` and the IWAE's bound.
+        """
+        k, n = ops.shape(noise)[0], ops.shape(x)[0]
+        mean, log_var = self.posterior(x, training)
         z = reparameterize(mean[None], log_var[None], noise)  # (k, n, d)
         x_rep = ops.reshape(ops.repeat(x[None], k, axis=0), (k * n,) + self.image_shape)
-        log_px_z = ops.reshape(self.log_likelihood(x_rep, ops.reshape(z, (k * n, self.latent_dim))), (k, n))
+        log_px_z = ops.reshape(
+            self.log_likelihood(x_rep, ops.reshape(z, (k * n, self.latent_dim)), training), (k, n))
         log_pz = losses.standard_normal_log_density(z)
         # z = mean + sigma * eps, so log q(z|x) = log N(eps; 0, I) - sum log sigma.
         log_qz = losses.standard_normal_log_density(noise) - 0.5 * ops.sum(log_var, axis=-1)[None]
-        return ops.logsumexp(log_px_z + log_pz - log_qz, axis=0) - math.log(k)
+        return log_px_z + log_pz - log_qz
+
+    def _log_prob_batch(self, x, k):
+        """Importance-sampled log p(x) = log mean_k p(x, z_k) / q(z_k|x), z_k ~ q(z|x)
+        (Burda et al. 2015, Eq. 8; Rezende et al. 2014, Appendix E)."""
+        noise = self.normal((k, ops.shape(x)[0], self.latent_dim))
+        return ops.logsumexp(self.log_importance_weights(x, noise), axis=0) - math.log(k)

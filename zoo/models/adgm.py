@@ -1,0 +1,269 @@
+"""Auxiliary deep generative models (Maaløe et al. 2016): ADGM and its skip variant SDGM."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+from zoo import losses, nets
+from zoo.base import ZooModel
+from zoo.layers import expand_classes, reparameterize, split_gaussian
+from zoo.registry import register
+
+
+@register("adgm")
+class ADGM(ZooModel):
+    """Auxiliary deep generative model: M2 with an auxiliary variable a that makes q richer.
+
+    Inference model (Maaløe et al. 2016, Fig. 1):
+        q(a, y, z | x) = q(a|x) q(y|a, x) q(z|a, y, x),  Gaussian a and z, categorical y.
+    Generative model:
+        ADGM:  p(x, y, z, a) = p(a|x, y, z) p(x|y, z) p(y) p(z)
+        SDGM:  p(x, y, z, a) = p(x|a, y, z) p(a|y, z) p(y) p(z)   (a generated first, skip to x)
+    with p(y) = Cat(1/K), p(z) = N(0, I), Bernoulli p(x|.) on pixels in [0, 1].
+
+    Labelled bound, with a ~ q(a|x), z ~ q(z|a, y, x) reparameterised:
+        L(x, y) = E[log p(x|.) + log p(y) + beta (log p(a|.) - log q(a|x) - KL(q(z|a,y,x) || p(z)))]
+    Unlabelled bound, y summed exactly over the K classes given each a:
+        U(x) = E_q(a|x)[ sum_y q(y|a,x) (L(x, y, a) + beta log q(a|x)) + H(q(y|a,x)) - beta log q(a|x) ]
+    Objective (as Kingma et al. 2014, Eq. 9): loss = -mean_l L - mean_u U + alpha mean_l [-log q(y|a, x)], a ~ q(a|x);
+    alpha as `zoo.models.ssl_vae.M2` (0.1 N / N_l for equal-sized batches; 60 for MNIST-100).
+
+    Choices (the paper's text leaves them open or we chose for speed):
+    * the KL of z is taken in closed form given a (it is the expectation of
+      log p(z) - log q(z|a,y,x) the paper samples); the terms of a are sampled;
+    (Equation numbers of Maaløe et al. are not cited: we could not check them
+    offline; the bounds are the paper's, written out in full above.)
+
+    * warm-up (Sønderby et al. 2016, arXiv 1602.02282, used by the paper): beta rises linearly from
+      0 to 1 over `warmup_steps` optimizer steps on the latent terms
+      (a and z); the log-likelihood, log p(y) and H(q(y|a,x)) are never scaled;
+    * `samples` S > 1 draws of a per example are combined into the
+      importance-weighted bound log (1/S) sum_s exp(bound_s) (Burda et al.
+      2015), a valid bound because each bound_s <= log p(x, a_s) / q(a_s|x);
+    * `classify` uses q(y | a = E q(a|x), x) (deterministic, so a saved model
+      classifies exactly as before); training samples a;
+    * the nets are `zoo.nets` trunks (one per distribution that sees x) with
+      `zoo.nets.mlp_head` heads of `hidden` softplus units.
+
+    Args:
+        input_shape: (height, width, channels).
+        num_classes: K.
+        latent_dim: size of z (paper: 100).
+        aux_dim: size of a (paper: 100).
+        arch: "auto" or a name from `zoo.nets.ARCHITECTURES`.
+        hidden: units of the hidden layer of every head (paper: 500 in 2 layers).
+        width: width multiplier of the trunks and decoder.
+        alpha: weight of the mean classification loss.
+        warmup_steps: steps of the linear KL warm-up (0: none).
+        samples: draws of a per example (importance weighted when > 1).
+        dropout, input_noise: regularisers of the classifier's trunk.
+        learning_rate: Adam's learning rate (paper: 3e-4).
+        seed: seed of the model's noise.
+
+    Example:
+        >>> import zoo
+        >>> data = zoo.data.load("digits", labels=50)
+        >>> model = zoo.load("adgm", input_shape=data.input_shape, num_classes=10, alpha=2.6, latent_dim=8,
+        ...                  aux_dim=8, hidden=64)
+        >>> model.fit(data.train(64), epochs=1, steps_per_epoch=20, verbose=0)
+        >>> model.classify(data.x_test[:4]).shape, model.sample(10, labels=range(10)).shape
+        ((4, 10), (10, 8, 8, 1))
+
+    Paper: Maaløe, Sønderby, Sønderby, Winther, "Auxiliary Deep Generative
+    Models", ICML 2016, arXiv 1602.05473.
+    """
+
+    roles = ("vae",)
+    log_names = ("loss", "labeled_bound", "unlabeled_bound", "classification", "beta")
+    eval_log_names = ("elbo",)
+    conditional = True
+    skip = False
+
+    def __init__(self, input_shape, num_classes, latent_dim=100, aux_dim=100, arch="auto", hidden=500, width=1.0,
+                 alpha=60.0, warmup_steps=0, samples=1, dropout=0.0, input_noise=0.0, learning_rate=3e-4, seed=None,
+                 **kwargs):
+        super().__init__(input_shape, num_classes=num_classes, seed=seed, **kwargs)
+        if alpha < 0 or warmup_steps < 0 or int(samples) != samples or samples < 1:
+            raise ValueError(f"need alpha >= 0, warmup_steps >= 0, integer samples >= 1; got {alpha}, "
+                             f"{warmup_steps}, {samples}")
+        self.latent_dim, self.aux_dim = int(latent_dim), int(aux_dim)
+        self.arch, self.hidden, self.width = arch, int(hidden), float(width)
+        self.alpha, self.warmup_steps, self.samples = float(alpha), int(warmup_steps), int(samples)
+        self.dropout, self.input_noise = float(dropout), float(input_noise)
+        self.learning_rate = float(learning_rate)
+        resolved = nets.resolve_arch(arch, self.image_shape)
+        k, hid = self.num_classes, [self.hidden]
+
+        def trunk(name, **kw):
+            return nets.features(resolved, self.image_shape, width=self.width, name=name, **kw)
+
+        self.q_a_features = trunk("q_a_features")
+        f = self.q_a_features.output.shape[-1]
+        self.q_a_head = nets.mlp_head(f, hid, 2 * self.aux_dim, name="q_a")
+        self.classifier = trunk("c_features", dropout=self.dropout, input_noise=self.input_noise)
+        self.classifier_head = nets.mlp_head(f + self.aux_dim, [], k, name="c_logits")
+        self.q_z_features = trunk("q_z_features")
+        self.q_z_head = nets.mlp_head(f + self.aux_dim + k, hid, 2 * self.latent_dim, name="q_z")
+        if self.skip:  # p(a|y, z)
+            self.p_a_features = None
+            self.p_a_head = nets.mlp_head(k + self.latent_dim, hid, 2 * self.aux_dim, name="p_a")
+        else:  # p(a|x, y, z)
+            self.p_a_features = trunk("p_a_features")
+            self.p_a_head = nets.mlp_head(f + k + self.latent_dim, hid, 2 * self.aux_dim, name="p_a")
+        decoder_in = self.latent_dim + k + (self.aux_dim if self.skip else 0)
+        self.decoder = nets.generator(resolved, decoder_in, self.image_shape, output_activation=None,
+                                      width=self.width, name="decoder")
+        self._finish_build()
+
+    def role_layers(self):
+        nets_ = [self.q_a_features, self.q_a_head, self.classifier, self.classifier_head, self.q_z_features,
+                 self.q_z_head, self.p_a_head, self.decoder]
+        return {"vae": nets_ + ([self.p_a_features] if self.p_a_features is not None else [])}
+
+    def default_optimizers(self):
+        # Maaløe et al. 2016 (experiments): Adam, learning rate 3e-4, beta_1 0.9, beta_2 0.999.
+        return {"vae": keras.optimizers.Adam(self.learning_rate, beta_1=0.9, beta_2=0.999)}
+
+    # ------------------------------------------------------------ the bounds
+    def auxiliary(self, x, noise, training=False):
+        """a ~ q(a|x) (a = mean when `noise` is None), log q(a|x), and the logits of q(y|a, x)."""
+        mean, log_var = split_gaussian(self.q_a_head(self.q_a_features(x, training=training), training=training))
+        a = mean if noise is None else reparameterize(mean, log_var, noise)
+        logits = self.classifier_head(ops.concatenate([self.classifier(x, training=training), a], axis=-1))
+        return a, losses.gaussian_log_density(a, mean, log_var), logits
+
+    def _class_terms(self, x, a, onehot, noise_z, beta, analytic, training):
+        """log p(x|.) + log p(y) + beta (log p(a|.) + log p(z) - log q(z|.)) per row."""
+        q_z = self.q_z_head(ops.concatenate([self.q_z_features(x, training=training), a, onehot], -1),
+                            training=training)
+        mean, log_var = split_gaussian(q_z)
+        z = reparameterize(mean, log_var, noise_z)
+        if self.skip:
+            p_a_in = ops.concatenate([onehot, z], -1)
+            decoder_in = ops.concatenate([z, onehot, a], -1)
+        else:
+            p_a_in = ops.concatenate([self.p_a_features(x, training=training), onehot, z], -1)
+            decoder_in = ops.concatenate([z, onehot], -1)
+        log_pa = losses.gaussian_log_density(a, *split_gaussian(self.p_a_head(p_a_in, training=training)))
+        log_px = losses.bernoulli_log_likelihood((x + 1.0) / 2.0, self.decoder(decoder_in, training=training))
+        if analytic:
+            latent_z = -losses.gaussian_kl(mean, log_var)
+        else:
+            latent_z = losses.standard_normal_log_density(z) - losses.gaussian_log_density(z, mean, log_var)
+        return log_px - math.log(self.num_classes) + beta * (log_pa + latent_z)
+
+    def labeled_bound(self, x, y, noise_a, noise_z, beta=1.0, training=False):
+        """L(x, y) per example and the logits of q(y|a, x) of every draw.
+
+        noise_a: (S, n, aux_dim); noise_z: (S, n, latent_dim).
+        """
+        s, n = ops.shape(noise_a)[0], ops.shape(x)[0]
+        x_s = ops.tile(x, (s, 1, 1, 1))
+        a, log_qa, logits = self.auxiliary(x_s, ops.reshape(noise_a, (s * n, self.aux_dim)), training)
+        onehot = ops.one_hot(ops.tile(ops.cast(y, "int32"), (s,)), self.num_classes)
+        terms = self._class_terms(x_s, a, onehot, ops.reshape(noise_z, (s * n, self.latent_dim)), beta, True,
+                                  training)
+        return losses.importance_weighted_bound(ops.reshape(terms - beta * log_qa, (s, n))), logits
+
+    def _all_class_terms(self, x, noise_a, noise_z, beta, analytic, training):
+        """Per draw of a: terms of every class (S*n, K), logits (S*n, K), log q(a|x) (S*n,). No label enters."""
+        s, n, k = ops.shape(noise_a)[0], ops.shape(x)[0], self.num_classes
+        x_s = ops.tile(x, (s, 1, 1, 1))
+        a, log_qa, logits = self.auxiliary(x_s, ops.reshape(noise_a, (s * n, self.aux_dim)), training)
+        onehot, (x_k, a_k) = expand_classes(k, x_s, a)
+        terms = self._class_terms(x_k, a_k, onehot, ops.reshape(noise_z, (k * s * n, self.latent_dim)), beta,
+                                  analytic, training)
+        return ops.transpose(ops.reshape(terms, (k, s * n))), logits, log_qa
+
+    def unlabeled_bound(self, x, noise_a, noise_z, beta=1.0, training=False):
+        """U(x) per example; noise_a: (S, n, aux_dim), noise_z: (K, S, n, latent_dim). No label enters."""
+        s, n = ops.shape(noise_a)[0], ops.shape(x)[0]
+        terms, logits, log_qa = self._all_class_terms(x, noise_a, noise_z, beta, True, training)
+        per_draw = losses.marginalized_bound(logits, terms) - beta * log_qa
+        return losses.importance_weighted_bound(ops.reshape(per_draw, (s, n)))
+
+    def _noise(self, n, samples, all_classes):
+        shape_z = ((self.num_classes,) if all_classes else ()) + (samples, n, self.latent_dim)
+        return self.normal((samples, n, self.aux_dim)), self.normal(shape_z)
+
+    def train_step(self, batch):
+        x, x_labeled, y_labeled = self.unpack(batch, "x", "x_labeled", "y_labeled")
+        noise_l = self._noise(ops.shape(x_labeled)[0], self.samples, False)
+        noise_u = self._noise(ops.shape(x)[0], self.samples, True)
+        beta = losses.linear_warmup(self.role_optimizers["vae"].iterations, self.warmup_steps)
+
+        def loss_fn():
+            labeled, logits = self.labeled_bound(x_labeled, y_labeled, *noise_l, beta, training=True)
+            labeled = ops.mean(labeled)
+            unlabeled = ops.mean(self.unlabeled_bound(x, *noise_u, beta, training=True))
+            classification = losses.cross_entropy(ops.tile(y_labeled, (self.samples,)), logits)
+            loss = -(labeled + unlabeled) + self.alpha * classification
+            return loss, {"loss": loss, "labeled_bound": labeled, "unlabeled_bound": unlabeled,
+                          "classification": classification, "beta": ops.convert_to_tensor(beta, "float32")}
+
+        _, logs = self.minimize("vae", loss_fn)
+        return self.track(self.log_names, logs)
+
+    def evaluation_terms(self, x):
+        return {"elbo": self._elbo_batch(x)}
+
+    def call(self, x, training=False):
+        """Class probabilities q(y | a = E q(a|x), x)."""
+        return ops.softmax(self.auxiliary(x, None, training)[2])
+
+    # ------------------------------------------------------------ capabilities
+    def _classify_batch(self, x):
+        return self(x, training=False)
+
+    def _sample_batch(self, n, labels, seed_generator):
+        z = keras.random.normal((n, self.latent_dim), seed=seed_generator)
+        onehot = ops.one_hot(ops.convert_to_tensor(labels, "int32"), self.num_classes)
+        decoder_in = ops.concatenate([z, onehot], -1)
+        if self.skip:  # a ~ p(a|y, z), then x ~ p(x|a, y, z)
+            mean, log_var = split_gaussian(self.p_a_head(decoder_in))
+            a = reparameterize(mean, log_var, keras.random.normal((n, self.aux_dim), seed=seed_generator))
+            decoder_in = ops.concatenate([decoder_in, a], -1)
+        return 2.0 * ops.sigmoid(self.decoder(decoder_in, training=False)) - 1.0
+
+    def _elbo_batch(self, x):
+        return self.unlabeled_bound(x, *self._noise(ops.shape(x)[0], 1, True))
+
+    def log_prob(self, x, k=5000, batch_size=None):
+        """Importance-sampled log p(x), batched over K * k passes (see `_log_prob_batch`)."""
+        return super().log_prob(x, k, batch_size or max(1, 50_000 // (int(k) * self.num_classes)))
+
+    def _log_prob_batch(self, x, k):
+        """log p(x) ~= log (1/k) sum_s sum_y p(x, y, a_s, z_sy) / (q(a_s|x) q(z_sy|a_s, y, x)):
+        k draws of a from q(a|x), the class summed exactly, one z per draw and class."""
+        n = ops.shape(x)[0]
+        terms, _, log_qa = self._all_class_terms(x, *self._noise(n, k, True), 1.0, False, False)
+        log_w = ops.logsumexp(terms, axis=-1) - log_qa
+        return losses.importance_weighted_bound(ops.reshape(log_w, (k, n)))
+
+
+@register("sdgm")
+class SDGM(ADGM):
+    """Skip deep generative model: the ADGM whose a is generated first, p(x|a, y, z) p(a|y, z).
+
+    Maaløe et al. 2016: a two-stochastic-layer model; the inference
+    model is the ADGM's, the generative model is
+    p(x, y, z, a) = p(x|a, y, z) p(a|y, z) p(y) p(z), so sampling draws
+    z, then a ~ p(a|y, z), then x. Everything else (bounds, warm-up,
+    arguments) is `ADGM`'s; see its docstring.
+
+    Example:
+        >>> import zoo
+        >>> data = zoo.data.load("digits", labels=50)
+        >>> model = zoo.load("sdgm", input_shape=data.input_shape, num_classes=10, alpha=2.6, latent_dim=8,
+        ...                  aux_dim=8, hidden=64)
+        >>> model.fit(data.train(64), epochs=1, steps_per_epoch=20, verbose=0)
+        >>> model.sample(10, labels=range(10)).shape
+        (10, 8, 8, 1)
+
+    Paper: Maaløe et al., "Auxiliary Deep Generative Models", arXiv 1602.05473.
+    """
+
+    skip = True
