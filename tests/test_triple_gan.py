@@ -11,3 +11,7 @@ from tests.harness import run_method_test
 ])
 def test_harness(kwargs, tmp_path):
     run_method_test("triple_gan", kwargs, tmp_path=tmp_path)
+
+
+def test_enhanced_harness(tmp_path):
+    run_method_test("enhanced_triple_gan", {"latent_dim": 8}, tmp_path=tmp_path)
