@@ -135,6 +135,7 @@ class TripleGAN(ZooModel):
 
     def pair_logits(self, x, labels, training=True):
         """D's logits of the pairs (x, y), shape (batch,)."""
+        x = ops.convert_to_tensor(x)
         return ops.squeeze(self.discriminator([x, ops.one_hot(labels, self.num_classes)], training=training), -1)
 
     def all_pair_logits(self, x, training=True):
