@@ -181,3 +181,10 @@ def test_minibatch_discrimination():
     expected = np.stack([[sum(np.exp(-abs(m[i, b] - m[j, b])) for j in range(3) if j != i) for b in range(2)]
                          for i in range(3)])
     np.testing.assert_allclose(out[:, 2:], expected, rtol=1e-5)
+
+
+def test_squared_hinge():
+    scores = np.array([[2.0, 0.5, -1.0], [0.0, 0.0, 0.0]], "float32")
+    labels = np.array([0, 2])
+    # Row 1: true class margin 1 - 2 < 0 -> 0; others: (1 + 0.5)^2, (1 - 1)^2 = 2.25. Row 2: 1 + 1 + 1.
+    assert value(losses.squared_hinge(labels, scores)) == pytest.approx((2.25 + 3.0) / 2)

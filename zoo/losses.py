@@ -217,3 +217,12 @@ def pull_away_term(features):
     n = ops.cast(ops.shape(f)[0], f.dtype)
     cosine = ops.matmul(f, ops.transpose(f))
     return (ops.sum(ops.square(cosine)) - ops.sum(ops.square(ops.diagonal(cosine)))) / (n * (n - 1.0))
+
+
+# --------------------------------------------------------------- L2-SVM
+def squared_hinge(labels, scores):
+    """One-vs-rest L2-SVM loss: mean over the batch of sum_k max(0, 1 - t_k s_k)^2,
+    t_k = +1 for the true class and -1 otherwise (the linear L2-SVM that Radford
+    et al. 2015 train on DCGAN features)."""
+    targets = 2.0 * ops.one_hot(ops.cast(labels, "int32"), ops.shape(scores)[-1]) - 1.0
+    return ops.mean(ops.sum(ops.square(ops.relu(1.0 - targets * scores)), axis=-1))
