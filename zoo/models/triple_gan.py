@@ -40,8 +40,9 @@ class TripleGAN(ZooModel):
     unsupervised terms and D without labels (`classifier_losses`,
     `discriminator_losses` get `x` alone).
 
-    Deviations: the real pairs of D are the labelled ones only (the paper's
-    code also feeds unlabelled images with C's argmax labels as "real"); no
+    Deviations: the real pairs of D are the labelled ones only unless
+    `pseudo_real_pairs` (the paper's code also feeds unlabelled images with
+    C's argmax labels as "real"); no
     pre-training of C, no EMA of C's weights, no learning-rate annealing; D
     concatenates y to its top two layers (the paper: every layer).
 
@@ -61,6 +62,9 @@ class TripleGAN(ZooModel):
         d_dropout, d_input_noise, d_weight_norm, d_hidden: D's net (the
             paper's MNIST D: input noise 0.3, weight norm).
         learning_rate: Adam's learning rate for the three players (1e-3, beta_1 0.5).
+        pseudo_real_pairs: the paper code's biased trick: half of each
+            unlabelled batch, labelled by C's argmax, counts as real pairs for D
+            (so D cannot call every unlabelled image fake).
         seed: seed of the model's noise.
 
     Example:
@@ -84,7 +88,7 @@ class TripleGAN(ZooModel):
     def __init__(self, input_shape, num_classes, latent_dim=100, arch="auto", alpha=0.5, pseudo_weight=0.1,
                  pseudo_start=0, entropy_weight=0.3, consistency_weight=0.0, classifier_pairs="argmax",
                  dropout=0.5, input_noise=0.3, d_dropout=0.0, d_input_noise=0.3, d_weight_norm=True, d_hidden=256,
-                 learning_rate=1e-3, seed=None, **kwargs):
+                 learning_rate=1e-3, pseudo_real_pairs=False, seed=None, **kwargs):
         super().__init__(input_shape, num_classes=num_classes, seed=seed, **kwargs)
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must be in [0, 1]; got {alpha}")
@@ -107,6 +111,7 @@ class TripleGAN(ZooModel):
         self.d_weight_norm = bool(d_weight_norm)
         self.d_hidden = int(d_hidden)
         self.learning_rate = float(learning_rate)
+        self.pseudo_real_pairs = bool(pseudo_real_pairs)
         resolved = nets.resolve_arch(arch, self.image_shape)
         # C: exactly the supervised baseline's net (same arch, dropout, input noise).
         self.features = nets.features(resolved, self.image_shape, dropout=self.dropout,
@@ -148,13 +153,20 @@ class TripleGAN(ZooModel):
     # --------------------------------------------------------------- losses
     def discriminator_losses(self, x, x_labeled, y_labeled, x_fake, y_fake):
         """L_D. The unlabelled `x` come without labels; C labels them."""
+        real_logits = self.pair_logits(x_labeled, y_labeled)
+        if self.pseudo_real_pairs:
+            # The paper's code: half of the unlabelled batch, with C's argmax labels, joins the real pairs.
+            half = ops.shape(x)[0] // 2
+            x_pseudo, x = x[:half], x[half:]
+            y_pseudo = ops.argmax(self.logits(x_pseudo, training=True), axis=-1)
+            real_logits = ops.concatenate([real_logits, self.pair_logits(x_pseudo, y_pseudo)], 0)
         p_c = ops.stop_gradient(ops.softmax(self.logits(x, training=True)))
         if self.classifier_pairs == "expectation":
             c_logits, weights = self.all_pair_logits(x), p_c
         else:
             c_logits, weights = self.pair_logits(x, ops.argmax(p_c, axis=-1)), None
         loss = losses.triple_gan_discriminator_loss(
-            self.pair_logits(x_labeled, y_labeled), c_logits, self.pair_logits(x_fake, y_fake), self.alpha, weights)
+            real_logits, c_logits, self.pair_logits(x_fake, y_fake), self.alpha, weights)
         return loss, {"d_loss": loss}
 
     def classifier_losses(self, x, x_labeled, y_labeled, x_fake, y_fake, pseudo_on):
@@ -256,13 +268,14 @@ class EnhancedTripleGAN(TripleGAN):
     def __init__(self, input_shape, num_classes, latent_dim=100, arch="auto", alpha=0.5, pseudo_weight=0.1,
                  pseudo_start=0, entropy_weight=0.3, consistency_weight=0.0, classifier_pairs="argmax",
                  dropout=0.5, input_noise=0.3, d_dropout=0.0, d_input_noise=0.3, d_weight_norm=True, d_hidden=256,
-                 learning_rate=1e-3, feature_matching_weight=1.0, semantic_weight=1.0, seed=None, **kwargs):
+                 learning_rate=1e-3, pseudo_real_pairs=False, feature_matching_weight=1.0, semantic_weight=1.0,
+                 seed=None, **kwargs):
         super().__init__(input_shape, num_classes, latent_dim=latent_dim, arch=arch, alpha=alpha,
                          pseudo_weight=pseudo_weight, pseudo_start=pseudo_start, entropy_weight=entropy_weight,
                          consistency_weight=consistency_weight, classifier_pairs=classifier_pairs, dropout=dropout,
                          input_noise=input_noise, d_dropout=d_dropout, d_input_noise=d_input_noise,
-                         d_weight_norm=d_weight_norm, d_hidden=d_hidden, learning_rate=learning_rate, seed=seed,
-                         **kwargs)
+                         d_weight_norm=d_weight_norm, d_hidden=d_hidden, learning_rate=learning_rate,
+                         pseudo_real_pairs=pseudo_real_pairs, seed=seed, **kwargs)
         if feature_matching_weight < 0 or semantic_weight < 0:
             raise ValueError("feature_matching_weight and semantic_weight must be >= 0")
         self.feature_matching_weight = float(feature_matching_weight)
