@@ -40,9 +40,7 @@ class TripleGAN(ZooModel):
     unsupervised terms and D without labels (`classifier_losses`,
     `discriminator_losses` get `x` alone).
 
-    Deviations: the real pairs of D are the labelled ones only unless
-    `pseudo_real_pairs` (the paper's code also feeds unlabelled images with
-    C's argmax labels as "real"); no
+    Deviations: no
     pre-training of C, no EMA of C's weights, no learning-rate annealing; D
     concatenates y to its top two layers (the paper: every layer).
 
@@ -62,9 +60,11 @@ class TripleGAN(ZooModel):
         d_dropout, d_input_noise, d_weight_norm, d_hidden: D's net (the
             paper's MNIST D: input noise 0.3, weight norm).
         learning_rate: Adam's learning rate for the three players (1e-3, beta_1 0.5).
-        pseudo_real_pairs: the paper code's biased trick: half of each
-            unlabelled batch, labelled by C's argmax, counts as real pairs for D
-            (so D cannot call every unlabelled image fake).
+        pseudo_real_pairs: the paper code's biased trick (default on): half of
+            each unlabelled batch, labelled by C's argmax, joins D's real pairs,
+            so D cannot call every unlabelled image fake. Off, D's real pairs are
+            the labelled ones alone, D memorises them and C's adversarial term
+            drowns its confidence (digits-50: 0.648 accuracy vs 0.882 on).
         seed: seed of the model's noise.
 
     Example:
@@ -88,7 +88,7 @@ class TripleGAN(ZooModel):
     def __init__(self, input_shape, num_classes, latent_dim=100, arch="auto", alpha=0.5, pseudo_weight=0.1,
                  pseudo_start=0, entropy_weight=0.3, consistency_weight=0.0, classifier_pairs="argmax",
                  dropout=0.5, input_noise=0.3, d_dropout=0.0, d_input_noise=0.3, d_weight_norm=True, d_hidden=256,
-                 learning_rate=1e-3, pseudo_real_pairs=False, seed=None, **kwargs):
+                 learning_rate=1e-3, pseudo_real_pairs=True, seed=None, **kwargs):
         super().__init__(input_shape, num_classes=num_classes, seed=seed, **kwargs)
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must be in [0, 1]; got {alpha}")
@@ -268,7 +268,7 @@ class EnhancedTripleGAN(TripleGAN):
     def __init__(self, input_shape, num_classes, latent_dim=100, arch="auto", alpha=0.5, pseudo_weight=0.1,
                  pseudo_start=0, entropy_weight=0.3, consistency_weight=0.0, classifier_pairs="argmax",
                  dropout=0.5, input_noise=0.3, d_dropout=0.0, d_input_noise=0.3, d_weight_norm=True, d_hidden=256,
-                 learning_rate=1e-3, pseudo_real_pairs=False, feature_matching_weight=1.0, semantic_weight=1.0,
+                 learning_rate=1e-3, pseudo_real_pairs=True, feature_matching_weight=1.0, semantic_weight=1.0,
                  seed=None, **kwargs):
         super().__init__(input_shape, num_classes, latent_dim=latent_dim, arch=arch, alpha=alpha,
                          pseudo_weight=pseudo_weight, pseudo_start=pseudo_start, entropy_weight=entropy_weight,
