@@ -6,14 +6,14 @@ and for `zoo.load("supervised", ...)` with exactly that net (weight-normalised
 where the method's discriminator is). Both are trained inside the test.
 
 Measured on the shared 2-core CPU (test accuracy on the 500 digits test images,
-seeds 0 / 1 of model and label split):
+seeds 0 / 1 / 2 of model and label split):
 
-    supervised mlp                    0.862 / 0.828
-    supervised mlp, weight norm       0.872 / 0.830
-    catgan                            0.918 / 0.886   (+5.6 / +5.8 points)
-    improved_gan (weight norm)        0.906 / 0.876   (+3.4 / +4.6 points)
-    bad_gan (weight norm, no density) 0.914 / 0.878   (+4.2 / +4.8 points)
-    triple_gan (R_P off)              0.882 / 0.842   (+2.0 / +1.4 points; its C is the plain mlp)
+    supervised mlp                    0.862 / 0.828 / 0.862
+    supervised mlp, weight norm       0.872 / 0.830 / 0.868
+    catgan                            0.918 / 0.886 / 0.938
+    improved_gan (weight norm)        0.906 / 0.876 / 0.920
+    bad_gan (weight norm, no density) 0.914 / 0.878 / 0.936
+    triple_gan (R_P off, lr 3e-4)     0.882 / 0.842 / 0.880   (its C is the plain mlp)
     triple_gan, pseudo_real_pairs off 0.648 / -       (C's adversarial term with D's memorised real pairs)
 
 Triple-GAN's R_P (pseudo_weight) is off here: the paper switches it on after
