@@ -29,3 +29,120 @@ def split_gaussian(stats):
     """(mean, log_var) from a head's output whose last axis holds both halves."""
     half = stats.shape[-1] // 2
     return stats[..., :half], stats[..., half:]
+
+
+# ------------------------------------------------------- weight normalization
+import keras  # noqa: E402
+from keras import layers as _layers  # noqa: E402
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class WeightNormDense(_layers.Layer):
+    """Dense layer with weight normalization (Salimans & Kingma 2016, arXiv 1602.07868, Eq. 2).
+
+    y = x . (g * v / ||v||) + b, the norm taken per output unit (over the
+    input axis). Improved-GAN's MNIST and CIFAR discriminators use it. The
+    data-dependent initialisation of the paper (Sec. 2.2) is not done: g
+    starts at 1, so each unit starts with a unit-norm weight vector.
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.activation = keras.activations.get(activation)
+        self.use_bias = use_bias
+
+    def build(self, input_shape):
+        self.v = self.add_weight(name="v", shape=(int(input_shape[-1]), self.units),
+                                 initializer=keras.initializers.RandomNormal(stddev=0.05))
+        self.g = self.add_weight(name="g", shape=(self.units,), initializer="ones")
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros") if self.use_bias else None
+
+    def call(self, inputs):
+        kernel = self.g * self.v / ops.sqrt(ops.sum(ops.square(self.v), axis=0) + 1e-12)
+        y = ops.matmul(inputs, ops.cast(kernel, inputs.dtype))
+        if self.bias is not None:
+            y = y + ops.cast(self.bias, inputs.dtype)
+        return self.activation(y) if self.activation is not None else y
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": keras.activations.serialize(self.activation), "use_bias": self.use_bias}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class WeightNormConv2D(_layers.Layer):
+    """2-D convolution with weight normalization (Salimans & Kingma 2016, Eq. 2), the
+    norm taken per output filter (over the kernel's spatial and input axes)."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="same", use_bias=True, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.kernel_size = int(kernel_size)
+        self.strides = int(strides)
+        self.padding = padding
+        self.use_bias = use_bias
+
+    def build(self, input_shape):
+        shape = (self.kernel_size, self.kernel_size, int(input_shape[-1]), self.filters)
+        self.v = self.add_weight(name="v", shape=shape, initializer=keras.initializers.RandomNormal(stddev=0.05))
+        self.g = self.add_weight(name="g", shape=(self.filters,), initializer="ones")
+        self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros") if self.use_bias else None
+
+    def call(self, inputs):
+        kernel = self.g * self.v / ops.sqrt(ops.sum(ops.square(self.v), axis=(0, 1, 2)) + 1e-12)
+        y = ops.conv(inputs, ops.cast(kernel, inputs.dtype), strides=self.strides, padding=self.padding)
+        if self.bias is not None:
+            y = y + ops.cast(self.bias, inputs.dtype)
+        return y
+
+    def compute_output_shape(self, input_shape):
+        height, width = input_shape[1], input_shape[2]
+        if self.padding == "same":
+            size = lambda n: None if n is None else -(-n // self.strides)  # noqa: E731
+        else:
+            size = lambda n: None if n is None else (n - self.kernel_size) // self.strides + 1  # noqa: E731
+        return (input_shape[0], size(height), size(width), self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+                "strides": self.strides, "padding": self.padding, "use_bias": self.use_bias}
+
+
+# ----------------------------------------------------- minibatch discrimination
+@keras.saving.register_keras_serializable(package="zoo")
+class MinibatchDiscrimination(_layers.Layer):
+    """Minibatch discrimination (Salimans et al. 2016, arXiv 1606.03498, Sec. 3.2).
+
+    Features f(x_i) in R^A are multiplied by a tensor T in R^{A x B x C} into
+    matrices M_i in R^{B x C}; then for each kernel b
+
+        c_b(x_i, x_j) = exp(-||M_{i,b} - M_{j,b}||_L1),   o(x_i)_b = sum_j c_b(x_i, x_j)
+
+    and the layer outputs [f(x_i), o(x_i)] (A + B features). The sum runs over
+    the other examples (j != i), i.e. the self term exp(0) = 1 is removed.
+    """
+
+    def __init__(self, num_kernels=100, kernel_dim=5, **kwargs):
+        super().__init__(**kwargs)
+        self.num_kernels = int(num_kernels)
+        self.kernel_dim = int(kernel_dim)
+
+    def build(self, input_shape):
+        self.tensor = self.add_weight(name="tensor", shape=(int(input_shape[-1]), self.num_kernels * self.kernel_dim),
+                                      initializer=keras.initializers.RandomNormal(stddev=0.05))
+
+    def call(self, inputs):
+        m = ops.reshape(ops.matmul(inputs, self.tensor), (-1, self.num_kernels, self.kernel_dim))
+        distances = ops.sum(ops.abs(m[:, None] - m[None, :]), axis=-1)  # (n, n, B)
+        closeness = ops.sum(ops.exp(-distances), axis=1) - 1.0
+        return ops.concatenate([inputs, closeness], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (int(input_shape[-1]) + self.num_kernels,)
+
+    def get_config(self):
+        return {**super().get_config(), "num_kernels": self.num_kernels, "kernel_dim": self.kernel_dim}

@@ -140,3 +140,152 @@ def linear_warmup(step, warmup_steps):
     if not warmup_steps:
         return 1.0
     return ops.minimum(1.0, ops.cast(step, "float32") / float(warmup_steps))
+
+
+# ------------------------------------------------- binary GAN terms on logits
+# With D = sigmoid(l): -log D = softplus(-l) and -log(1 - D) = softplus(l).
+def real_logit_loss(logits):
+    """-E log sigmoid(l): the logits' examples should be judged real."""
+    return ops.mean(ops.softplus(-logits))
+
+
+def fake_logit_loss(logits):
+    """-E log(1 - sigmoid(l)): the logits' examples should be judged fake."""
+    return ops.mean(ops.softplus(logits))
+
+
+def kplus1_real_loss_smoothed(logits, smoothing):
+    """One-sided label smoothing of the K+1 real term (Salimans et al. 2016, Sec. 3.4).
+
+    The real target is 1 - smoothing instead of 1 (fake targets stay 0):
+    -E[(1 - s) log D(x) + s log(1 - D(x))], with D from `kplus1_real_loss`.
+    """
+    lse = ops.logsumexp(logits, axis=-1)
+    return ops.mean(ops.softplus(lse) - (1.0 - smoothing) * lse)
+
+
+def historical_average(variables, averages):
+    """sum_i ||theta_i - mean of past theta_i||^2 (Salimans et al. 2016, Sec. 3.3).
+
+    `averages` are the running means of `variables` (the caller updates them).
+    """
+    return sum(ops.sum(ops.square(v - ops.stop_gradient(a))) for v, a in zip(variables, averages))
+
+
+# --------------------------------------------------------------- entropies
+def entropy(logits):
+    """Mean over the batch of H[p(y|x)] = -sum_y p log p, p = softmax(logits) (nats)."""
+    return ops.mean(categorical_entropy(logits))
+
+
+def marginal_entropy(logits):
+    """H[E_x p(y|x)]: entropy of the class distribution averaged over the batch (nats)."""
+    p = batch_mean(ops.softmax(logits, axis=-1))  # over the global batch under tf.distribute
+    return -ops.sum(p * ops.log(p + 1e-8))
+
+
+def catgan_discriminator_loss(real_logits, fake_logits):
+    """CatGAN's unsupervised discriminator loss (Springenberg 2015, arXiv 1511.06390, Eq. 7).
+
+    D maximises H_X[p(y|D)] - E_x H[p(y|x,D)] + E_z H[p(y|G(z),D)]: certain on
+    real data, uncertain on generated data, all classes used equally on the
+    real data. Returned as the loss to minimise:
+
+        E_x H[p(y|x)] - H[E_x p(y|x)] - E_z H[p(y|G(z))]
+    """
+    return entropy(real_logits) - marginal_entropy(real_logits) - entropy(fake_logits)
+
+
+def catgan_generator_loss(fake_logits):
+    """CatGAN's generator loss (Springenberg 2015, Eq. 8): G minimises
+    -H_G[p(y|D)] + E_z H[p(y|G(z),D)]: certain class assignments, all classes used."""
+    return entropy(fake_logits) - marginal_entropy(fake_logits)
+
+
+# ------------------------------------------------------------- Triple-GAN
+def triple_gan_discriminator_loss(real_logits, classifier_logits, generator_logits, alpha, classifier_weights=None):
+    """Triple-GAN's discriminator loss (Li et al. 2017, arXiv 1703.02291, Eq. 1 / Eq. 5):
+
+        -E_p log D(x, y) - alpha E_{p_c} log(1 - D(x, y)) - (1 - alpha) E_{p_g} log(1 - D(x, y))
+
+    on D's logits for the labelled pairs, the classifier's pairs
+    (x, y ~ p_c(y|x)) and the generator's pairs (G(y, z), y). With
+    `classifier_weights` (shape (batch, K), p_c(y|x) of every label, and
+    `classifier_logits` of shape (batch, K) for every pair (x, y)), the
+    expectation over y ~ p_c(y|x) is taken exactly: E_x sum_y p_c(y|x) (...).
+    """
+    if classifier_weights is None:
+        classifier_term = fake_logit_loss(classifier_logits)
+    else:
+        weighted = ops.stop_gradient(classifier_weights) * ops.softplus(classifier_logits)
+        classifier_term = ops.mean(ops.sum(weighted, axis=-1))
+    return real_logit_loss(real_logits) + alpha * classifier_term + (1.0 - alpha) * fake_logit_loss(generator_logits)
+
+
+def triple_gan_classifier_adversarial_loss(pair_logits, probabilities, alpha):
+    """The classifier's adversarial term of Triple-GAN (Li et al. 2017, Eq. 1), non-saturating.
+
+    C's pairs (x, y) should fool D: alpha * E_x sum_y p_c(y|x) (-log D(x, y)),
+    D's logits held fixed, so the gradient reaches C through p_c(y|x) (Eq. 5).
+    `pair_logits` and `probabilities` are both (batch, K) for the exact
+    expectation over labels, or both (batch,) for the argmax approximation of
+    the paper's code (y = argmax p_c(y|x), weighted by its probability).
+    """
+    weighted = probabilities * ops.softplus(-ops.stop_gradient(pair_logits))
+    if len(weighted.shape) == 2:
+        weighted = ops.sum(weighted, axis=-1)
+    return alpha * ops.mean(weighted)
+
+
+def triple_gan_generator_loss(generator_logits, alpha):
+    """(1 - alpha) * -E_{p_g} log D(G(y, z), y): the non-saturating form of Eq. 1 for G."""
+    return (1.0 - alpha) * real_logit_loss(generator_logits)
+
+
+def consistency(logits_a, logits_b):
+    """Mean squared difference of the class probabilities of two stochastic passes
+    (the Pi-model regulariser, Laine & Aila 2017, arXiv 1610.02242; Triple-GAN's
+    classifier regulariser on SVHN/CIFAR), summed over classes, mean over the batch."""
+    diff = ops.softmax(logits_a, axis=-1) - ops.softmax(logits_b, axis=-1)
+    return ops.mean(ops.sum(ops.square(diff), axis=-1))
+
+
+def classwise_feature_matching(real_features, real_labels, fake_features, fake_labels, num_classes):
+    """Class-wise mean feature matching (Enhanced Triple-GAN, Wu et al. 2019):
+
+        (1/K) sum_k || mean_{i: y_i = k} f(x_i) - mean_{j: y_j = k} f(G(z_j, k)) ||^2 / dim
+
+    Classes absent from either batch contribute 0.
+    """
+    real_onehot = ops.one_hot(ops.cast(real_labels, "int32"), num_classes)
+    fake_onehot = ops.one_hot(ops.cast(fake_labels, "int32"), num_classes)
+    real_counts = ops.sum(real_onehot, axis=0)
+    fake_counts = ops.sum(fake_onehot, axis=0)
+    real_means = ops.matmul(ops.transpose(real_onehot), real_features) / ops.maximum(real_counts, 1.0)[:, None]
+    fake_means = ops.matmul(ops.transpose(fake_onehot), fake_features) / ops.maximum(fake_counts, 1.0)[:, None]
+    present = ops.cast((real_counts > 0) & (fake_counts > 0), real_features.dtype)
+    per_class = ops.mean(ops.square(real_means - fake_means), axis=-1)
+    return ops.sum(present * per_class) / num_classes
+
+
+# ---------------------------------------------------------------- Bad GAN
+def pull_away_term(features):
+    """Pull-away term (Zhao et al. 2017, arXiv 1609.03126, Eq. 8; Bad GAN's generator entropy
+    surrogate, Dai et al. 2017, Sec. 4):
+
+        PT = 1 / (N (N - 1)) sum_{i != j} ( f_i . f_j / (||f_i|| ||f_j||) )^2
+    """
+    f = ops.reshape(features, (ops.shape(features)[0], -1))
+    f = f / ops.sqrt(ops.sum(ops.square(f), axis=-1, keepdims=True) + 1e-12)
+    n = ops.cast(ops.shape(f)[0], f.dtype)
+    cosine = ops.matmul(f, ops.transpose(f))
+    return (ops.sum(ops.square(cosine)) - ops.sum(ops.square(ops.diagonal(cosine)))) / (n * (n - 1.0))
+
+
+# --------------------------------------------------------------- L2-SVM
+def squared_hinge(labels, scores):
+    """One-vs-rest L2-SVM loss: mean over the batch of sum_k max(0, 1 - t_k s_k)^2,
+    t_k = +1 for the true class and -1 otherwise (the linear L2-SVM that Radford
+    et al. 2015 train on DCGAN features)."""
+    targets = 2.0 * ops.one_hot(ops.cast(labels, "int32"), ops.shape(scores)[-1]) - 1.0
+    return ops.mean(ops.sum(ops.square(ops.relu(1.0 - targets * scores)), axis=-1))

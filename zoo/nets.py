@@ -70,7 +70,7 @@ def _batch_norm():
 
 
 # ------------------------------------------------------------------ features
-def features(arch, input_shape, *, dropout=0.0, input_noise=0.0, width=1.0, name="features"):
+def features(arch, input_shape, *, dropout=0.0, input_noise=0.0, width=1.0, weight_norm=False, name="features"):
     """Image -> feature vector.
 
     Args:
@@ -81,8 +81,16 @@ def features(arch, input_shape, *, dropout=0.0, input_noise=0.0, width=1.0, name
         input_noise: standard deviation of Gaussian noise added to the input
             in training (Improved-GAN's discriminators).
         width: multiplier of the number of units/filters.
+        weight_norm: weight-normalized dense/conv layers (Salimans & Kingma
+            2016), as in Improved-GAN's and Triple-GAN's discriminators.
     """
     check_shape(arch, input_shape)
+    if weight_norm:
+        from zoo.layers import WeightNormConv2D, WeightNormDense
+
+        dense, conv = WeightNormDense, WeightNormConv2D
+    else:
+        dense, conv = layers.Dense, layers.Conv2D
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     h = inputs
     if input_noise:
@@ -92,20 +100,20 @@ def features(arch, input_shape, *, dropout=0.0, input_noise=0.0, width=1.0, name
     if arch == "mlp":
         h = layers.Flatten()(h)
         for n in (1000, 500, 250):
-            h = layers.Dense(units(n))(h)
+            h = dense(units(n))(h)
             h = layers.LeakyReLU(0.2)(h)
             if dropout:
                 h = layers.Dropout(dropout)(h)
     elif arch == "conv_small":
         for filters, stride in ((32, 1), (64, 2), (128, 2)):
-            h = layers.Conv2D(units(filters), 3, strides=stride, padding="same")(h)
+            h = conv(units(filters), 3, strides=stride, padding="same")(h)
             h = layers.LeakyReLU(0.2)(h)
             if dropout:
                 h = layers.Dropout(dropout)(h)
         h = layers.GlobalAveragePooling2D()(h)
     elif arch == "dcgan":
         for filters in (64, 128):
-            h = layers.Conv2D(units(filters), 4, strides=2, padding="same")(h)
+            h = conv(units(filters), 4, strides=2, padding="same")(h)
             h = layers.LeakyReLU(0.2)(h)
             if dropout:
                 h = layers.Dropout(dropout)(h)
@@ -152,14 +160,15 @@ def generator(arch, latent_dim, output_shape, *, output_activation="tanh", width
     return keras.Model(inputs, h, name=name)
 
 
-def classifier(arch, input_shape, num_classes, *, dropout=0.0, input_noise=0.0, prefix="c"):
+def classifier(arch, input_shape, num_classes, *, dropout=0.0, input_noise=0.0, weight_norm=False, prefix="c"):
     """The zoo's classifier net: `features` and a linear head of `num_classes` logits.
 
     Returns `(features_model, head)`; logits = head(features_model(x)). SSL
     discriminators/classifiers and the supervised baseline share it, so the
     baseline is the same net.
     """
-    trunk = features(arch, input_shape, dropout=dropout, input_noise=input_noise, name=f"{prefix}_features")
+    trunk = features(arch, input_shape, dropout=dropout, input_noise=input_noise, weight_norm=weight_norm,
+                     name=f"{prefix}_features")
     return trunk, dense_head(num_classes, trunk.output.shape[-1], f"{prefix}_logits")
 
 
@@ -181,3 +190,25 @@ def mlp_head(input_dim, hidden, output_units, *, activation="softplus", name="ml
         h = layers.Dense(int(n), activation=activation)(h)
     h = layers.Dense(int(output_units), dtype="float32")(h)
     return keras.Model(inputs, h, name=name)
+
+
+def pair_discriminator(arch, input_shape, num_classes, *, hidden=256, dropout=0.0, input_noise=0.0, width=1.0,
+                       weight_norm=False, name="pair_discriminator"):
+    """(image, one-hot label) -> real/fake logit of shape (batch, 1), for discriminators of pairs (Triple-GAN).
+
+    The image goes through `features(arch, ...)`; the label is concatenated
+    to the features and to a hidden layer of `hidden` units (Triple-GAN's
+    discriminators concatenate y to every layer; here to the top two).
+    """
+    trunk = features(arch, input_shape, dropout=dropout, input_noise=input_noise, width=width,
+                     weight_norm=weight_norm, name=f"{name}_features")
+    image = keras.Input(shape=tuple(input_shape), name="image")
+    label = keras.Input(shape=(int(num_classes),), name="label")
+    h = layers.Concatenate()([trunk(image), label])
+    h = layers.Dense(hidden)(h)
+    h = layers.LeakyReLU(0.2)(h)
+    if dropout:
+        h = layers.Dropout(dropout)(h)
+    h = layers.Concatenate()([h, label])
+    logit = layers.Dense(1, dtype="float32")(h)
+    return keras.Model([image, label], logit, name=name)

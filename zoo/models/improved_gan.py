@@ -1,0 +1,147 @@
+"""Improved-GAN (Salimans et al. 2016): the K+1 SGAN with the paper's techniques as options."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from zoo import losses, nets
+from zoo.base import ZooModel
+from zoo.layers import MinibatchDiscrimination
+from zoo.models.sgan import SGAN
+from zoo.registry import register
+
+
+@register("improved_gan")
+class ImprovedGAN(SGAN):
+    """Improved-GAN: K+1 discriminator as K logits, feature matching, and the paper's techniques.
+
+    The model of `sgan` (read its docstring): D has K logits l(x), the fake
+    logit fixed at 0, so D(x) = Z(x) / (Z(x) + 1) with Z = sum_k exp l_k(x)
+    (Salimans et al. 2016, Sec. 5), and
+
+        L_D = -E_{x,y} log p(y | x, y < K+1)                    (Eq. 5, L_supervised)
+              - w [E_x log D(x) + E_z log(1 - D(G(z)))]          (Eq. 5, L_unsupervised)
+              + h sum_i ||theta_i - mean_t theta_i[t]||^2        (Sec. 3.3, historical averaging)
+        L_G = || E f(x) - E f(G(z)) ||^2                         (Sec. 3.1, feature matching)
+
+    on the features f of D's last hidden layer. Options, each from the paper:
+
+    * `weight_norm` (default on): weight-normalised layers in D, as in the
+      paper's MNIST and CIFAR code (Salimans & Kingma 2016).
+    * `input_noise`: Gaussian noise on D's input (MNIST code: 0.3).
+    * `minibatch_kernels` > 0: minibatch discrimination (Sec. 3.2, B kernels
+      of dimension C = `minibatch_kernel_dim`) between f and the logits;
+      the paper recommends it with the non-saturating generator loss for
+      sample quality, feature matching for SSL accuracy.
+    * `historical_weight` h > 0: historical averaging of D's weights
+      (Sec. 3.3), the running mean over all past steps.
+    * `label_smoothing` s > 0: one-sided label smoothing (Sec. 3.4), the
+      real target is 1 - s in -E[(1 - s) log D(x) + s log(1 - D(x))].
+    * `generator_loss="non_saturating"`: -E log D(G(z)) instead of feature matching.
+
+    The unlabelled images reach the unsupervised terms without labels.
+    Virtual batch normalisation (Sec. 3.4) is not implemented.
+
+    Args:
+        input_shape, num_classes, latent_dim, arch, generator_loss,
+        unlabeled_weight, dropout, input_noise, seed: as `sgan`.
+        weight_norm: weight-normalised D.
+        minibatch_kernels, minibatch_kernel_dim: minibatch discrimination (0 = off).
+        historical_weight: h above (0 = off).
+        label_smoothing: s above (0 = off).
+        learning_rate: Adam's learning rate for D and G (beta_1 0.5). The
+            paper's code: 3e-4 on CIFAR/SVHN, 3e-3 on MNIST.
+
+    Example:
+        >>> import zoo
+        >>> data = zoo.data.load("digits", labels=50)
+        >>> model = zoo.load("improved_gan", input_shape=data.input_shape, num_classes=10)
+        >>> model.fit(data.train(64), epochs=1, steps_per_epoch=20, verbose=0)
+        >>> model.evaluate(data.test(), return_dict=True)["accuracy"]
+        >>> model.sample(16).shape
+        (16, 8, 8, 1)
+
+    Paper: Salimans, Goodfellow, Zaremba, Cheung, Radford, Chen, "Improved
+    Techniques for Training GANs", NeurIPS 2016, arXiv 1606.03498.
+    """
+
+    log_names = ("d_loss", "d_supervised", "d_unsupervised", "g_loss")
+
+    def __init__(self, input_shape, num_classes, latent_dim=100, arch="auto", generator_loss="feature_matching",
+                 unlabeled_weight=1.0, dropout=0.5, input_noise=0.3, weight_norm=True, minibatch_kernels=0,
+                 minibatch_kernel_dim=5, historical_weight=0.0, label_smoothing=0.0, learning_rate=3e-4, seed=None,
+                 **kwargs):
+        # SGAN's constructor is not called: this one builds D with the options.
+        ZooModel.__init__(self, input_shape, num_classes=num_classes, seed=seed, **kwargs)
+        if generator_loss not in self.GENERATOR_LOSSES:
+            raise ValueError(f"generator_loss must be one of {self.GENERATOR_LOSSES}; got {generator_loss!r}")
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1); got {label_smoothing}")
+        if historical_weight < 0 or minibatch_kernels < 0:
+            raise ValueError("historical_weight and minibatch_kernels must be >= 0")
+        self.latent_dim = int(latent_dim)
+        self.arch = arch
+        self.generator_loss = generator_loss
+        self.unlabeled_weight = float(unlabeled_weight)
+        self.dropout = float(dropout)
+        self.input_noise = float(input_noise)
+        self.weight_norm = bool(weight_norm)
+        self.minibatch_kernels = int(minibatch_kernels)
+        self.minibatch_kernel_dim = int(minibatch_kernel_dim)
+        self.historical_weight = float(historical_weight)
+        self.label_smoothing = float(label_smoothing)
+        self.learning_rate = float(learning_rate)
+        resolved = nets.resolve_arch(arch, self.image_shape)
+        self.features = nets.features(resolved, self.image_shape, dropout=self.dropout, input_noise=self.input_noise,
+                                      weight_norm=self.weight_norm, name="d_features")
+        head_inputs = self.features.output.shape[-1]
+        self.minibatch = None
+        if self.minibatch_kernels:
+            self.minibatch = MinibatchDiscrimination(self.minibatch_kernels, self.minibatch_kernel_dim,
+                                                     name="minibatch_discrimination")
+            self.minibatch.build((None, head_inputs))
+            head_inputs += self.minibatch_kernels
+        self.classifier_head = nets.dense_head(num_classes, head_inputs, "d_logits")
+        self.generator = nets.generator(resolved, self.latent_dim, self.image_shape)
+        self._finish_build()
+        self.historical = [
+            self.add_weight(shape=v.shape, initializer="zeros", trainable=False, name=f"historical_{i}")
+            for i, v in enumerate(self.role_variables("d"))
+        ] if self.historical_weight else []
+
+    def role_layers(self):
+        d = [self.features, self.classifier_head] + ([self.minibatch] if self.minibatch is not None else [])
+        return {"d": d, "g": [self.generator]}
+
+    def default_optimizers(self):
+        # Salimans et al. 2016 code: Adam, beta_1 0.5; lr 3e-4 (CIFAR/SVHN), 3e-3 (MNIST).
+        return {role: keras.optimizers.Adam(self.learning_rate, beta_1=0.5) for role in self.roles}
+
+    def logits(self, x, training=False):
+        h = self.features(x, training=training)
+        if self.minibatch is not None:
+            h = self.minibatch(h)
+        return self.classifier_head(h)
+
+    def discriminator_losses(self, x, x_labeled, y_labeled, z, training=True):
+        """L_D and its parts. The unlabelled images `x` come without labels."""
+        x_fake = ops.stop_gradient(self.generator(z, training=training))
+        supervised = losses.cross_entropy(y_labeled, self.logits(x_labeled, training))
+        real = losses.kplus1_real_loss_smoothed(self.logits(x, training), self.label_smoothing)
+        unsupervised = real + losses.kplus1_fake_loss(self.logits(x_fake, training))
+        loss = supervised + self.unlabeled_weight * unsupervised
+        if self.historical:
+            started = ops.cast(self.role_optimizers["d"].iterations > 0, "float32")
+            loss += started * self.historical_weight * losses.historical_average(self.role_variables("d"),
+                                                                                 self.historical)
+        return loss, {"d_loss": loss, "d_supervised": supervised, "d_unsupervised": unsupervised}
+
+    def train_step(self, batch):
+        logs = super().train_step(batch)
+        if self.historical:
+            # Running mean over every past step: a_t = a_{t-1} + (theta_t - a_{t-1}) / t.
+            t = ops.cast(self.role_optimizers["d"].iterations, "float32")
+            for average, variable in zip(self.historical, self.role_variables("d")):
+                average.assign(average + (variable - average) / t)
+        return logs
