@@ -157,3 +157,21 @@ def dense_head(units, input_dim, name):
     head = layers.Dense(units, dtype="float32", name=name)
     head.build((None, int(input_dim)))
     return head
+
+
+def vector_mlp(input_dim, units=(1000, 1000), output_dim=1, *, activation="relu", output_activation=None,
+               name="mlp"):
+    """Vector -> vector MLP (code discriminators, code generators), built at once.
+
+    Hidden layers `units` with `activation` ("relu" or "leaky_relu"), a float32
+    linear output of size `output_dim` (then `output_activation` if any).
+    """
+    inputs = keras.Input(shape=(int(input_dim),), name="vector")
+    h = inputs
+    for n in units:
+        h = layers.Dense(int(n))(h)
+        h = layers.LeakyReLU(0.2)(h) if activation == "leaky_relu" else layers.Activation(activation)(h)
+    h = layers.Dense(int(output_dim), dtype="float32")(h)
+    if output_activation is not None:
+        h = layers.Activation(output_activation, dtype="float32")(h)
+    return keras.Model(inputs, h, name=name)
