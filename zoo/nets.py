@@ -175,3 +175,27 @@ def vector_mlp(input_dim, units=(1000, 1000), output_dim=1, *, activation="relu"
     if output_activation is not None:
         h = layers.Activation(output_activation, dtype="float32")(h)
     return keras.Model(inputs, h, name=name)
+
+
+def joint_discriminator(arch, input_shape, latent_dim, *, units=512, outputs=1, dropout=0.2, width=1.0,
+                        name="joint_discriminator"):
+    """(image, code) -> `outputs` logits: the discriminator of BiGAN / ALI on (x, z) pairs.
+
+    The image goes through `features(arch, ...)`, the code through a dense
+    layer of `units`; the two are concatenated and go through two dense layers
+    of `units` (leaky ReLU, dropout) to a float32 linear output. Returns a
+    functional model with inputs `[image, code]`.
+    """
+    image_features = features(arch, input_shape, dropout=dropout, width=width, name=f"{name}_x")
+    image = keras.Input(shape=tuple(input_shape), name="image")
+    code = keras.Input(shape=(int(latent_dim),), name="code")
+    hz = layers.LeakyReLU(0.2)(layers.Dense(int(units))(code))
+    if dropout:
+        hz = layers.Dropout(dropout)(hz)
+    h = layers.Concatenate()([image_features(image), hz])
+    for _ in range(2):
+        h = layers.LeakyReLU(0.2)(layers.Dense(int(units))(h))
+        if dropout:
+            h = layers.Dropout(dropout)(h)
+    logits = layers.Dense(int(outputs), dtype="float32")(h)
+    return keras.Model([image, code], logits, name=name)
