@@ -33,7 +33,7 @@ def test_bad_input_is_a_clear_error(digits50):
     model = zoo.load("aae_ssl", input_shape=digits50.input_shape, num_classes=10, discriminator_units=16)
     with pytest.raises(ValueError, match="x_labeled"):
         model.train_step({"x": digits50.x_train[:8]})
-    with pytest.raises(ValueError, match="carry no labels"):
+    with pytest.raises(ValueError, match="carries no labels"):
         model.train_step({"x": digits50.x_train[:8], "y": digits50.y_train[:8]})
 
 

@@ -119,6 +119,7 @@ class BiGAN(ZooModel):
 
     def pair_logits(self, x, z_prior, noise, training=True, stop=False):
         """D's logits on data pairs (x, E(x)) and generated pairs (G(z), z)."""
+        x = ops.convert_to_tensor(x)
         z_data = self.encode_sample(x, noise, training)
         x_fake = self.generator(z_prior, training=training)
         if stop:
@@ -262,6 +263,7 @@ class SemiSupervisedALI(ALI):
         return loss, {"g_loss": loss}
 
     def supervised_losses(self, x_labeled, y_labeled, noise, training=True):
+        x_labeled = ops.convert_to_tensor(x_labeled)
         z = ops.stop_gradient(self.encode_sample(x_labeled, noise, training))
         loss = losses.cross_entropy(y_labeled, self.discriminator([x_labeled, z], training=training))
         return self.supervised_weight * loss, {"d_supervised": loss}
