@@ -9,7 +9,7 @@ RECIPES = [
         scales={"cpu": {"steps": 2000, "batch_size": 1000}, "paper": {"steps": 60_000, "batch_size": 1000}},
         paper={"reference": "Li et al. 2015, Table 1 (MNIST Parzen window log-likelihood, GMMN)",
                "metric": "parzen_log_likelihood", "value": 147.0},
-        notes="The paper's generator is a 64-256-256-1024 ReLU MLP; the zoo's mlp generator is 500-500. "
+        notes="The zoo's mlp generator (500-500, batch norm) stands in for the paper's ReLU MLP. "
               "The runner reports the test MMD; the Parzen number needs the evaluation issue's metric.",
     ),
     Recipe(
@@ -18,6 +18,6 @@ RECIPES = [
         scales={"cpu": {"steps": 2000, "batch_size": 1000}, "paper": {"steps": 60_000, "batch_size": 1000}},
         paper={"reference": "Li et al. 2015, Table 1 (MNIST Parzen window log-likelihood, GMMN+AE)",
                "metric": "parzen_log_likelihood", "value": 282.0},
-        notes="The paper pre-trains a 1024-32 dropout autoencoder; we train it jointly (see gmmn_ae).",
+        notes="The paper pre-trains a dropout autoencoder, then fits the GMMN; we train both jointly (see gmmn_ae).",
     ),
 ]

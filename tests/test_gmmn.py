@@ -28,9 +28,11 @@ def test_bad_input_is_a_clear_error(digits50):
 @pytest.mark.parametrize("name,kwargs,bar", [
     # digits, 300 steps of batch 64, seed 0. MMD^2 (bandwidths 1, 2, 4, 8 on [-1, 1] pixels) between
     # 500 samples and 500 test images, measured untrained -> trained:
-    #   gmmn (mlp generator): XXX -> XXX;  gmmn_ae (conv_small autoencoder, code_dim 8): XXX -> XXX.
-    ("gmmn", {}, 0.0),
-    ("gmmn_ae", {"code_dim": 8}, 0.0),
+    #   gmmn (mlp generator): 3.03 -> 0.144 (ratio 0.048), bar: <= 0.2 x untrained;
+    #   gmmn_ae (conv_small autoencoder, code_dim 8, trained jointly): 3.22 -> 1.45 (ratio 0.45),
+    #   bar: <= 0.7 x untrained (its test reconstruction MSE went 0.716 -> 0.311).
+    ("gmmn", {}, 0.2),
+    ("gmmn_ae", {"code_dim": 8}, 0.7),
 ])
 def test_gmmn_learns_to_sample(name, kwargs, bar):
     keras.utils.set_random_seed(0)

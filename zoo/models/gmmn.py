@@ -32,7 +32,7 @@ class GMMN(ZooModel):
 
     Args:
         input_shape: (height, width, channels).
-        latent_dim: size of the noise h (the paper: 10 on MNIST).
+        latent_dim: size of the noise h.
         bandwidths: the s of the kernels.
         arch: "auto" or a name from `zoo.nets.ARCHITECTURES` (the paper: an MLP).
         learning_rate: Adam's learning rate.
@@ -122,11 +122,11 @@ class GMMNAutoencoder(GMMN):
     Args:
         input_shape: (height, width, channels).
         latent_dim: size of the noise h.
-        code_dim: size of the autoencoder's code (the paper: 32 on MNIST).
+        code_dim: size of the autoencoder's code.
         bandwidths: the s of the kernels on codes in [0, 1].
         code_dropout: dropout rate on the code in training.
         arch: "auto" or a name from `zoo.nets.ARCHITECTURES` (the autoencoder).
-        generator_units: hidden layers of the code generator (the paper: 64-256-256).
+        generator_units: hidden layers of the code generator (an MLP, as in the paper).
         learning_rate, seed: as `gmmn`.
 
     Example:
