@@ -86,8 +86,9 @@ def test_ali_ssl_beats_supervised_baseline(digits50):
 @pytest.mark.slow
 def test_bigan_learns_to_reconstruct_and_sample():
     # digits, bigan (conv_small, latent_dim 16), 300 steps of batch 64, seed 0.
-    # Measured: test reconstruction MSE XXX untrained -> XXX; MMD^2 (bandwidths 1, 2, 4, 8) between 500
-    # samples and 500 test images XXX -> XXX. Bars: XXX.
+    # Measured: test reconstruction MSE of G(E(x)) 0.718 untrained -> 0.629 (x 0.88); MMD^2 (bandwidths
+    # 1, 2, 4, 8) between 500 samples and 500 test images 3.20 -> 2.37 (x 0.74). A modest gain at this
+    # budget (BiGAN's inversion is learnt slowly). Bars: reconstruction <= 0.95 x, MMD^2 <= 0.85 x untrained.
     keras.utils.set_random_seed(0)
     data = zoo.data.load("digits", seed=0)
     model = zoo.load("bigan", input_shape=data.input_shape, latent_dim=16, seed=0)
@@ -100,5 +101,5 @@ def test_bigan_learns_to_reconstruct_and_sample():
     untrained = scores()
     model.fit(data.train(64), epochs=3, steps_per_epoch=100, verbose=0)
     trained = scores()
-    assert trained[0] <= 1.0 * untrained[0], (untrained, trained)
-    assert trained[1] <= 1.0 * untrained[1], (untrained, trained)
+    assert trained[0] <= 0.95 * untrained[0], (untrained, trained)
+    assert trained[1] <= 0.85 * untrained[1], (untrained, trained)
