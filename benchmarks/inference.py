@@ -61,7 +61,7 @@ def _has_tabulate():
         return False
 
 
-def plot_codes(steps, prior, seed):
+def plot_codes(steps, prior, seed, learning_rate=2e-4):
     import keras
     import matplotlib
 
@@ -72,20 +72,20 @@ def plot_codes(steps, prior, seed):
 
     keras.utils.set_random_seed(seed)
     data = zoo.data.load("digits", seed=seed)
-    model = zoo.load("aae", input_shape=data.input_shape, latent_dim=2, prior=prior, seed=seed)
+    model = zoo.load("aae", input_shape=data.input_shape, latent_dim=2, prior=prior, seed=seed,
+                     learning_rate=learning_rate)
     model.fit(data.train(64), epochs=max(1, steps // 100), steps_per_epoch=min(100, steps), verbose=0)
     codes = model.encode(data.x_test)
-    prior_draws = model.sample(1, seed=0)  # noqa: F841 (exercise sampling)
     from zoo import priors
     draws = keras.ops.convert_to_numpy(priors.sample(prior, 2000, 2, keras.random.SeedGenerator(0)))
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
     axes[0].scatter(draws[:, 0], draws[:, 1], s=2, c="grey")
     axes[0].set_title(f"prior: {prior}")
     scatter = axes[1].scatter(codes[:, 0], codes[:, 1], s=6, c=data.y_test, cmap="tab10")
-    axes[1].set_title(f"aae codes of the digits test set ({steps} steps)")
+    axes[1].set_title(f"aae codes of the digits test set ({steps} steps, lr {learning_rate:g})")
     fig.colorbar(scatter, ax=axes[1], ticks=range(10))
     fig.tight_layout()
-    path = os.path.join(RESULTS, f"aae_codes_{prior}.png")
+    path = os.path.join(RESULTS, f"aae_codes_{prior}_lr{learning_rate:g}.png")
     fig.savefig(path, dpi=100)
     print(path)
 
@@ -103,9 +103,10 @@ if __name__ == "__main__":
     codes.add_argument("--steps", type=int, default=1000)
     codes.add_argument("--prior", default="mixture")
     codes.add_argument("--seed", type=int, default=0)
+    codes.add_argument("--learning-rate", type=float, default=2e-4)
     args = parser.parse_args()
     os.makedirs(RESULTS, exist_ok=True)
     if args.command == "ssl":
         run_ssl(args.recipes, args.seeds, args.scale, args.data_dir, args.steps)
     else:
-        plot_codes(args.steps, args.prior, args.seed)
+        plot_codes(args.steps, args.prior, args.seed, args.learning_rate)
