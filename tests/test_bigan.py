@@ -86,14 +86,20 @@ def test_ali_ssl_beats_supervised_baseline(digits50):
 
 
 @pytest.mark.slow
-def test_bigan_learns_to_reconstruct_and_sample():
-    # digits, bigan (conv_small, latent_dim 16), 300 steps of batch 64, seed 0.
-    # Measured: test reconstruction MSE of G(E(x)) 0.718 untrained -> 0.629 (x 0.88); MMD^2 (bandwidths
-    # 1, 2, 4, 8) between 500 samples and 500 test images 3.20 -> 2.37 (x 0.74). A modest gain at this
-    # budget (BiGAN's inversion is learnt slowly). Bars: reconstruction <= 0.95 x, MMD^2 <= 0.85 x untrained.
+@pytest.mark.parametrize("name,reconstruction_bar,mmd_bar", [
+    # digits, latent_dim 16 (conv_small), 300 steps of batch 64, seed 0. Test reconstruction MSE of
+    # G(E(x)) and MMD^2 (bandwidths 1, 2, 4, 8) between 500 samples and 500 test images, measured
+    # untrained -> trained:
+    #   bigan: 0.718 -> 0.629 (x 0.88); 3.20 -> 2.37 (x 0.74).
+    #   ali:   0.718 -> 0.659 (x 0.92); 3.17 -> 1.74 (x 0.55).
+    # A modest gain at this budget (the inversion is learnt slowly); the bars are set under it.
+    ("bigan", 0.95, 0.85),
+    ("ali", 0.97, 0.75),
+])
+def test_bigan_learns_to_reconstruct_and_sample(name, reconstruction_bar, mmd_bar):
     keras.utils.set_random_seed(0)
     data = zoo.data.load("digits", seed=0)
-    model = zoo.load("bigan", input_shape=data.input_shape, latent_dim=16, seed=0)
+    model = zoo.load(name, input_shape=data.input_shape, latent_dim=16, seed=0)
 
     def scores():
         reconstruction = model.evaluate(data.test(), return_dict=True, verbose=0)["reconstruction"]
@@ -103,5 +109,5 @@ def test_bigan_learns_to_reconstruct_and_sample():
     untrained = scores()
     model.fit(data.train(64), epochs=3, steps_per_epoch=100, verbose=0)
     trained = scores()
-    assert trained[0] <= 0.95 * untrained[0], (untrained, trained)
-    assert trained[1] <= 0.85 * untrained[1], (untrained, trained)
+    assert trained[0] <= reconstruction_bar * untrained[0], (untrained, trained)
+    assert trained[1] <= mmd_bar * untrained[1], (untrained, trained)
