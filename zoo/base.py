@@ -53,6 +53,9 @@ class ZooModel(keras.Model):
     eval_log_names: tuple[str, ...] = ()
     #: Whether `sample` takes class labels.
     conditional: bool = False
+    #: Role -> optimizer steps per `train_step` where a role steps more than
+    #: once (e.g. an AAE's encoder: reconstruction and regularization phases).
+    updates_per_step: dict = {}
 
     def __init__(self, input_shape, num_classes=None, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -171,19 +174,25 @@ class ZooModel(keras.Model):
         replicas: the step then follows the mean over the global batch, exactly
         as on one device. Under mixed precision the loss is scaled by the
         role's `LossScaleOptimizer`, which unscales the gradients.
+        `role` may also be a tuple of roles: one loss, one tape, and each role's
+        optimizer steps its own weights (e.g. an autoencoder's reconstruction
+        phase updating the encoder "e" and the decoder "g" together).
         Returns `(loss, logs)` unscaled, for logging.
         """
-        optimizer = self.role_optimizers[role]
-        variables = self.role_variables(role)
-        with tf.GradientTape() as tape:
+        roles = (role,) if isinstance(role, str) else tuple(role)
+        optimizers = [self.role_optimizers[r] for r in roles]
+        variables = [self.role_variables(r) for r in roles]
+        with tf.GradientTape(persistent=len(roles) > 1) as tape:
             loss, logs = loss_fn()
             replica_loss = loss / _replicas_in_sync()
-            scaled = optimizer.scale_loss(replica_loss)
-        gradients = tape.gradient(scaled, variables)
-        missing = [v.path for v, g in zip(variables, gradients) if g is None]
-        if missing:
-            raise ValueError(f"role {role!r} has no gradient for: {missing}")
-        optimizer.apply(gradients, variables)
+            scaled = [optimizer.scale_loss(replica_loss) for optimizer in optimizers]
+        gradients = [tape.gradient(s, v) for s, v in zip(scaled, variables)]
+        del tape
+        for r, optimizer, role_variables, role_gradients in zip(roles, optimizers, variables, gradients):
+            missing = [v.path for v, g in zip(role_variables, role_gradients) if g is None]
+            if missing:
+                raise ValueError(f"role {r!r} has no gradient for: {missing}")
+            optimizer.apply(role_gradients, role_variables)
         return loss, logs
 
     # ----------------------------------------------------------------- noise

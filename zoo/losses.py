@@ -143,7 +143,10 @@ def linear_warmup(step, warmup_steps):
 
 
 # ------------------------------------------------- binary GAN terms on logits
-# With D = sigmoid(l): -log D = softplus(-l) and -log(1 - D) = softplus(l).
+# Goodfellow et al. 2014 (arXiv 1406.2661), Eq. 1, with D = sigmoid(l):
+#   -log D = softplus(-l) and -log(1 - D) = softplus(l).
+# The discriminator minimises real_logit_loss(D(real)) + fake_logit_loss(D(fake));
+# the non-saturating generator minimises real_logit_loss(D(fake)).
 def real_logit_loss(logits):
     """-E log sigmoid(l): the logits' examples should be judged real."""
     return ops.mean(ops.softplus(-logits))
@@ -289,3 +292,51 @@ def squared_hinge(labels, scores):
     et al. 2015 train on DCGAN features)."""
     targets = 2.0 * ops.one_hot(ops.cast(labels, "int32"), ops.shape(scores)[-1]) - 1.0
     return ops.mean(ops.sum(ops.square(ops.relu(1.0 - targets * scores)), axis=-1))
+
+
+# ------------------------------------------------- binary (real/fake) GAN
+# ------------------------------------------------------------ autoencoders
+def mean_squared_error(x, x_hat):
+    """Mean over the batch of the per-example mean squared error."""
+    return ops.mean(ops.square(x - x_hat))
+
+
+def cluster_head_penalty(heads, threshold):
+    """Sum over pairs i < j of max(0, threshold - ||W_i - W_j||) for cluster heads W (K, n).
+
+    Makhzani et al. 2015 (arXiv 1511.05644), Sec. 7: the dimensionality
+    reduction AAE penalises every two cluster heads closer than a threshold eta.
+    """
+    k = ops.shape(heads)[0]
+    squared = ops.sum(ops.square(heads[:, None, :] - heads[None, :, :]), axis=-1)
+    upper = ops.triu(ops.ones((k, k)), 1)
+    # Distances of the pairs i < j; the diagonal (0) is masked before the sqrt.
+    distances = ops.sqrt(squared + (1.0 - upper))
+    return ops.sum(upper * ops.relu(threshold - distances))
+
+
+# ---------------------------------------------------------- moment matching
+def gaussian_kernel_sum(a, b, bandwidths):
+    """sum_s exp(-||a_i - b_j||^2 / (2 s^2)) for every pair (i, j): shape (len(a), len(b))."""
+    a = ops.reshape(a, (ops.shape(a)[0], -1))
+    b = ops.reshape(b, (ops.shape(b)[0], -1))
+    squared = (ops.sum(ops.square(a), axis=-1)[:, None] + ops.sum(ops.square(b), axis=-1)[None, :]
+               - 2.0 * ops.matmul(a, ops.transpose(b)))
+    squared = ops.maximum(squared, 0.0)
+    return sum(ops.exp(-squared / (2.0 * float(s) ** 2)) for s in bandwidths)
+
+
+def mmd_squared(x, y, bandwidths):
+    """Biased (V-statistic) estimate of MMD^2 between samples x and y with a mix of Gaussian kernels.
+
+    Li, Swersky & Zemel 2015 (arXiv 1502.02761), Eq. 2 and Sec. 3.2:
+        MMD^2 = 1/N^2 sum k(x_i, x_i') - 2/(NM) sum k(x_i, y_j) + 1/M^2 sum k(y_j, y_j')
+    with k = sum_s exp(-||a - b||^2 / (2 s^2)).
+    """
+    return (ops.mean(gaussian_kernel_sum(x, x, bandwidths)) - 2.0 * ops.mean(gaussian_kernel_sum(x, y, bandwidths))
+            + ops.mean(gaussian_kernel_sum(y, y, bandwidths)))
+
+
+def mmd(x, y, bandwidths, eps=1e-8):
+    """sqrt(MMD^2) (clipped at 0): the loss GMMN trains, which the paper found better than MMD^2 (Sec. 3.2)."""
+    return ops.sqrt(ops.maximum(mmd_squared(x, y, bandwidths), 0.0) + eps)

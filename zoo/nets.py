@@ -179,19 +179,6 @@ def dense_head(units, input_dim, name):
     return head
 
 
-def mlp_head(input_dim, hidden, output_units, *, activation="softplus", name="mlp_head"):
-    """Vector -> vector: `hidden` (a sequence of unit counts) dense layers with
-    `activation`, then a float32 linear output of `output_units`, built at once.
-    The heads of the variational models (q(z|x,y), p(a|x,y,z), ...) on top of
-    a `features` trunk or a concatenation of latent codes."""
-    inputs = keras.Input(shape=(int(input_dim),), name="inputs")
-    h = inputs
-    for n in hidden:
-        h = layers.Dense(int(n), activation=activation)(h)
-    h = layers.Dense(int(output_units), dtype="float32")(h)
-    return keras.Model(inputs, h, name=name)
-
-
 def pair_discriminator(arch, input_shape, num_classes, *, hidden=256, dropout=0.0, input_noise=0.0, width=1.0,
                        weight_norm=False, name="pair_discriminator"):
     """(image, one-hot label) -> real/fake logit of shape (batch, 1), for discriminators of pairs (Triple-GAN).
@@ -212,3 +199,46 @@ def pair_discriminator(arch, input_shape, num_classes, *, hidden=256, dropout=0.
     h = layers.Concatenate()([h, label])
     logit = layers.Dense(1, dtype="float32")(h)
     return keras.Model([image, label], logit, name=name)
+
+
+def vector_mlp(input_dim, units=(1000, 1000), output_dim=1, *, activation="relu", output_activation=None,
+               name="mlp"):
+    """Vector -> vector MLP (code discriminators, code generators, the heads of the
+    variational models on a `features` trunk or on latent codes), built at once.
+
+    Hidden layers `units` with `activation` ("relu" or "leaky_relu"), a float32
+    linear output of size `output_dim` (then `output_activation` if any).
+    """
+    inputs = keras.Input(shape=(int(input_dim),), name="vector")
+    h = inputs
+    for n in units:
+        h = layers.Dense(int(n))(h)
+        h = layers.LeakyReLU(0.2)(h) if activation == "leaky_relu" else layers.Activation(activation)(h)
+    h = layers.Dense(int(output_dim), dtype="float32")(h)
+    if output_activation is not None:
+        h = layers.Activation(output_activation, dtype="float32")(h)
+    return keras.Model(inputs, h, name=name)
+
+
+def joint_discriminator(arch, input_shape, latent_dim, *, units=512, outputs=1, dropout=0.2, width=1.0,
+                        name="joint_discriminator"):
+    """(image, code) -> `outputs` logits: the discriminator of BiGAN / ALI on (x, z) pairs.
+
+    The image goes through `features(arch, ...)`, the code through a dense
+    layer of `units`; the two are concatenated and go through two dense layers
+    of `units` (leaky ReLU, dropout) to a float32 linear output. Returns a
+    functional model with inputs `[image, code]`.
+    """
+    image_features = features(arch, input_shape, dropout=dropout, width=width, name=f"{name}_x")
+    image = keras.Input(shape=tuple(input_shape), name="image")
+    code = keras.Input(shape=(int(latent_dim),), name="code")
+    hz = layers.LeakyReLU(0.2)(layers.Dense(int(units))(code))
+    if dropout:
+        hz = layers.Dropout(dropout)(hz)
+    h = layers.Concatenate()([image_features(image), hz])
+    for _ in range(2):
+        h = layers.LeakyReLU(0.2)(layers.Dense(int(units))(h))
+        if dropout:
+            h = layers.Dropout(dropout)(h)
+    logits = layers.Dense(int(outputs), dtype="float32")(h)
+    return keras.Model([image, code], logits, name=name)

@@ -46,7 +46,7 @@ class ADGM(ZooModel):
     * `classify` uses q(y | a = E q(a|x), x) (deterministic, so a saved model
       classifies exactly as before); training samples a;
     * the nets are `zoo.nets` trunks (one per distribution that sees x) with
-      `zoo.nets.mlp_head` heads of `hidden` softplus units.
+      `zoo.nets.vector_mlp` heads of `hidden` softplus units.
 
     Args:
         input_shape: (height, width, channels).
@@ -102,17 +102,17 @@ class ADGM(ZooModel):
 
         self.q_a_features = trunk("q_a_features")
         f = self.q_a_features.output.shape[-1]
-        self.q_a_head = nets.mlp_head(f, hid, 2 * self.aux_dim, name="q_a")
+        self.q_a_head = nets.vector_mlp(f, hid, 2 * self.aux_dim, activation="softplus", name="q_a")
         self.classifier = trunk("c_features", dropout=self.dropout, input_noise=self.input_noise)
-        self.classifier_head = nets.mlp_head(f + self.aux_dim, [], k, name="c_logits")
+        self.classifier_head = nets.vector_mlp(f + self.aux_dim, [], k, activation="softplus", name="c_logits")
         self.q_z_features = trunk("q_z_features")
-        self.q_z_head = nets.mlp_head(f + self.aux_dim + k, hid, 2 * self.latent_dim, name="q_z")
+        self.q_z_head = nets.vector_mlp(f + self.aux_dim + k, hid, 2 * self.latent_dim, activation="softplus", name="q_z")
         if self.skip:  # p(a|y, z)
             self.p_a_features = None
-            self.p_a_head = nets.mlp_head(k + self.latent_dim, hid, 2 * self.aux_dim, name="p_a")
+            self.p_a_head = nets.vector_mlp(k + self.latent_dim, hid, 2 * self.aux_dim, activation="softplus", name="p_a")
         else:  # p(a|x, y, z)
             self.p_a_features = trunk("p_a_features")
-            self.p_a_head = nets.mlp_head(f + k + self.latent_dim, hid, 2 * self.aux_dim, name="p_a")
+            self.p_a_head = nets.vector_mlp(f + k + self.latent_dim, hid, 2 * self.aux_dim, activation="softplus", name="p_a")
         decoder_in = self.latent_dim + k + (self.aux_dim if self.skip else 0)
         self.decoder = nets.generator(resolved, decoder_in, self.image_shape, output_activation=None,
                                       width=self.width, name="decoder")

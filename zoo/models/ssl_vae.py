@@ -108,8 +108,8 @@ class M2(ZooModel):
                                         input_noise=self.input_noise, width=self.width, name="c_features")
         self.classifier_head = nets.dense_head(k, self.classifier.output.shape[-1], "c_logits")
         self.encoder = nets.features(resolved, self.image_shape, width=self.width, name="encoder")
-        self.posterior_head = nets.mlp_head(self.encoder.output.shape[-1] + k, [self.hidden] if self.hidden else [],
-                                            2 * self.latent_dim, name="posterior")
+        self.posterior_head = nets.vector_mlp(self.encoder.output.shape[-1] + k, [self.hidden] if self.hidden else [],
+                                            2 * self.latent_dim, activation="softplus", name="posterior")
         height, width_, channels = self.image_shape
         out_shape = (height, width_, channels * (2 if likelihood == "gaussian" else 1))
         self.decoder = nets.generator(resolved, self.latent_dim + k, out_shape, output_activation=None,
