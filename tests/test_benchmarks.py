@@ -17,7 +17,9 @@ RUN_COLUMNS = {"recipe", "method", "dataset", "labels", "scale", "seed", "steps"
 @pytest.mark.slow
 def test_ssl_sweep_end_to_end_on_digits(tmp_path):
     chosen = ssl.select("cpu", methods=["sgan", "supervised"], datasets=["digits"])
-    assert sorted(r.method for r in chosen) == ["sgan", "supervised"]
+    assert {"sgan_digits_50", "supervised_digits_50"} <= {r.name for r in chosen}
+    assert {r.method for r in chosen} == {"sgan", "supervised"}
+    chosen = [r for r in chosen if r.name in ("sgan_digits_50", "supervised_digits_50")]
     assert all(zoo.get(r.method).can("classify") and r.labels for r in chosen)
     logs = []
     rows = ssl.sweep(chosen, "cpu", [0, 1], str(tmp_path), steps=3, isolate=False, log=logs.append)

@@ -66,9 +66,9 @@ class CatGAN(ZooModel):
         self.input_noise = float(input_noise)
         self.learning_rate = float(learning_rate)
         resolved = nets.resolve_arch(arch, self.image_shape)
-        self.features = nets.features(resolved, self.image_shape, dropout=self.dropout,
-                                      input_noise=self.input_noise, name="d_features")
-        self.classifier_head = nets.dense_head(num_classes, self.features.output.shape[-1], "d_logits")
+        self.features, self.classifier_head = nets.classifier(
+            resolved, self.image_shape, num_classes, dropout=self.dropout, input_noise=self.input_noise,
+            prefix="d")
         self.generator = nets.generator(resolved, self.latent_dim, self.image_shape)
         self._finish_build()
 

@@ -114,9 +114,9 @@ class TripleGAN(ZooModel):
         self.pseudo_real_pairs = bool(pseudo_real_pairs)
         resolved = nets.resolve_arch(arch, self.image_shape)
         # C: exactly the supervised baseline's net (same arch, dropout, input noise).
-        self.features = nets.features(resolved, self.image_shape, dropout=self.dropout,
-                                      input_noise=self.input_noise, name="c_features")
-        self.classifier_head = nets.dense_head(num_classes, self.features.output.shape[-1], "c_logits")
+        self.features, self.classifier_head = nets.classifier(
+            resolved, self.image_shape, num_classes, dropout=self.dropout, input_noise=self.input_noise,
+            prefix="c")
         self.discriminator = nets.pair_discriminator(
             resolved, self.image_shape, num_classes, hidden=self.d_hidden, dropout=self.d_dropout,
             input_noise=self.d_input_noise, weight_norm=self.d_weight_norm, name="discriminator")
