@@ -428,6 +428,24 @@ class ZooModel(keras.Model):
                 os.remove(tmp)
 
 
+class NetClassifier:
+    """Mixin: the classifier is `classifier_head(features(x))` (see `zoo.nets.classifier`).
+
+    Gives `logits`, `call` (class probabilities) and the `classify` hook, so the
+    methods that share the zoo's classifier net share this code too.
+    """
+
+    def logits(self, x, training=False):
+        return self.classifier_head(self.features(x, training=training))
+
+    def call(self, x, training=False):
+        """Class probabilities, softmax of `logits`."""
+        return ops.softmax(self.logits(x, training))
+
+    def _classify_batch(self, x):
+        return self(x, training=False)
+
+
 def _replicas_in_sync():
     context = tf.distribute.get_replica_context()
     return 1 if context is None else context.num_replicas_in_sync

@@ -6,12 +6,12 @@ import keras
 from keras import ops
 
 from zoo import losses, nets
-from zoo.base import ZooModel
+from zoo.base import NetClassifier, ZooModel
 from zoo.registry import register
 
 
 @register("catgan")
-class CatGAN(ZooModel):
+class CatGAN(NetClassifier, ZooModel):
     """Categorical GAN: a K-class discriminator, certain on data, uncertain on samples.
 
     D outputs p(y | x, D) = softmax(l(x)) over the K classes (no real/fake
@@ -79,9 +79,6 @@ class CatGAN(ZooModel):
         # Springenberg 2015 trains both players with Adam; beta_1 0.5 as in DCGAN.
         return {role: keras.optimizers.Adam(self.learning_rate, beta_1=0.5) for role in self.roles}
 
-    def logits(self, x, training=False):
-        return self.classifier_head(self.features(x, training=training))
-
     def discriminator_losses(self, x, x_labeled, y_labeled, z):
         """L_D. The unlabelled images `x` come without labels."""
         x_fake = ops.stop_gradient(self.generator(z, training=True))
@@ -102,14 +99,7 @@ class CatGAN(ZooModel):
         _, g_logs = self.minimize("g", lambda: self.generator_losses(self.normal((n, self.latent_dim))))
         return self.track(self.log_names, {**d_logs, **g_logs})
 
-    def call(self, x, training=False):
-        """Class probabilities p(y | x, D)."""
-        return ops.softmax(self.logits(x, training))
-
     # ------------------------------------------------------------ capabilities
-    def _classify_batch(self, x):
-        return self(x, training=False)
-
     def _sample_batch(self, n, labels, seed_generator):
         z = keras.random.normal((n, self.latent_dim), seed=seed_generator)
         return self.generator(z, training=False)

@@ -6,12 +6,12 @@ import keras
 from keras import ops
 
 from zoo import losses, nets
-from zoo.base import ZooModel
+from zoo.base import NetClassifier, ZooModel
 from zoo.registry import register
 
 
 @register("sgan")
-class SGAN(ZooModel):
+class SGAN(NetClassifier, ZooModel):
     """Semi-supervised GAN: the discriminator is a (K+1)-class classifier (Odena 2016).
 
     The discriminator D classifies real images into the K classes and
@@ -93,9 +93,6 @@ class SGAN(ZooModel):
         # Salimans et al. 2016 code: Adam, lr 3e-4, beta_1 0.5 for both players.
         return {role: keras.optimizers.Adam(3e-4, beta_1=0.5) for role in self.roles}
 
-    def logits(self, x, training=False):
-        return self.classifier_head(self.features(x, training=training))
-
     def discriminator_losses(self, x, x_labeled, y_labeled, z, training=True):
         """L_D and its parts. The unlabelled images `x` come without labels."""
         x_fake = ops.stop_gradient(self.generator(z, training=training))
@@ -122,14 +119,7 @@ class SGAN(ZooModel):
         _, g_logs = self.minimize("g", lambda: self.generator_losses(x, self.normal((n, self.latent_dim))))
         return self.track(self.log_names, {**d_logs, **g_logs})
 
-    def call(self, x, training=False):
-        """Class probabilities p(y | x, real)."""
-        return ops.softmax(self.logits(x, training))
-
     # ------------------------------------------------------------ capabilities
-    def _classify_batch(self, x):
-        return self(x, training=False)
-
     def _sample_batch(self, n, labels, seed_generator):
         z = keras.random.normal((n, self.latent_dim), seed=seed_generator)
         return self.generator(z, training=False)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import keras
-from keras import ops
 
 from zoo import losses, nets
-from zoo.base import ZooModel
+from zoo.base import NetClassifier, ZooModel
 from zoo.registry import register
 
 
 @register("supervised")
-class Supervised(ZooModel):
+class Supervised(NetClassifier, ZooModel):
     """Baseline: the zoo's classifier net trained on the labelled examples alone.
 
     The same `zoo.nets.features` trunk and linear head as the discriminator /
@@ -62,14 +61,8 @@ class Supervised(ZooModel):
         x_labeled, y_labeled = self.unpack(batch, "x_labeled", "y_labeled")
 
         def loss_fn():
-            loss = losses.cross_entropy(y_labeled, self.classifier_head(self.features(x_labeled, training=True)))
+            loss = losses.cross_entropy(y_labeled, self.logits(x_labeled, training=True))
             return loss, {"loss": loss}
 
         _, logs = self.minimize("c", loss_fn)
         return self.track(self.log_names, logs)
-
-    def call(self, x, training=False):
-        return ops.softmax(self.classifier_head(self.features(x, training=training)))
-
-    def _classify_batch(self, x):
-        return self(x, training=False)

@@ -7,12 +7,12 @@ import keras
 from keras import ops
 
 from zoo import losses, nets
-from zoo.base import ZooModel
+from zoo.base import NetClassifier, ZooModel
 from zoo.registry import register
 
 
 @register("triple_gan")
-class TripleGAN(ZooModel):
+class TripleGAN(NetClassifier, ZooModel):
     """Triple-GAN: classifier C, conditional generator G, discriminator D of (x, y) pairs.
 
     C models p_c(y|x), G models p_g(x|y) (x = G(y, z), z ~ N(0, I), y uniform),
@@ -131,9 +131,6 @@ class TripleGAN(ZooModel):
         return {role: keras.optimizers.Adam(self.learning_rate, beta_1=0.5) for role in self.roles}
 
     # ----------------------------------------------------------------- nets
-    def logits(self, x, training=False):
-        return self.classifier_head(self.features(x, training=training))
-
     def generate(self, z, labels, training=False):
         return self.generator(ops.concatenate([z, ops.one_hot(labels, self.num_classes)], axis=-1),
                               training=training)
@@ -211,14 +208,7 @@ class TripleGAN(ZooModel):
             "g", lambda: self.generator_losses(self.normal((n, self.latent_dim)), y_g, x, x_labeled, y_labeled))
         return self.track(self.log_names, {**d_logs, **c_logs, **g_logs})
 
-    def call(self, x, training=False):
-        """Class probabilities p_c(y | x)."""
-        return ops.softmax(self.logits(x, training))
-
     # ------------------------------------------------------------ capabilities
-    def _classify_batch(self, x):
-        return self(x, training=False)
-
     def _sample_batch(self, n, labels, seed_generator):
         z = keras.random.normal((n, self.latent_dim), seed=seed_generator)
         return self.generate(z, ops.convert_to_tensor(labels, "int32"), training=False)
