@@ -20,13 +20,9 @@ import argparse
 import json
 import math
 import os
-import subprocess
-import sys
-import tempfile
 
 from benchmarks import report
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEY = ("recipe", "scale", "seed", "steps", "n_generated", "extractor")
 #: Metrics summarised as mean ± sd over seeds, when `evaluate` returns them.
 SUMMARY_METRICS = ("fid", "kid", "inception_score", "precision", "recall", "mmd", "parzen_log_likelihood",
@@ -118,19 +114,12 @@ def sweep(recipes_, scale, seeds, out, n, extractor="auto", data_dir=None, steps
 
 
 def _run_in_child(name, scale, seed, n, extractor, data_dir, steps, samples, verbose):
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "row.json")
-        command = [sys.executable, "-m", "benchmarks.quality", "--one", name, "--scale", scale, "--seeds", str(seed),
-                   "--n", str(n), "--extractor", extractor, "--out", out, "--verbose", str(verbose)]
-        command += ["--data-dir", data_dir] if data_dir else []
-        command += ["--steps", str(steps)] if steps is not None else []
-        command += ["--samples-out", samples] if samples else []
-        done = subprocess.run(command, cwd=REPO, stdout=subprocess.DEVNULL if not verbose else None,
-                              stderr=subprocess.PIPE, text=True)
-        if done.returncode != 0 or not os.path.exists(out):
-            raise RuntimeError(f"exit {done.returncode}: {done.stderr.strip()[-1500:]}")
-        with open(out) as f:
-            return json.load(f)
+    arguments = ["-m", "benchmarks.quality", "--one", name, "--scale", scale, "--seeds", str(seed), "--n", str(n),
+                 "--extractor", extractor, "--verbose", str(verbose)]
+    arguments += ["--data-dir", data_dir] if data_dir else []
+    arguments += ["--steps", str(steps)] if steps is not None else []
+    arguments += ["--samples-out", samples] if samples else []
+    return report.run_child(arguments, verbose)
 
 
 def summarize(runs):

@@ -7,9 +7,28 @@ import json
 import math
 import os
 import shlex
+import subprocess
 import sys
+import tempfile
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_child(arguments, verbose=0):
+    """Run `python <arguments> --out FILE` from the repository root in a process of
+    its own (its memory and TensorFlow state are its own) and return the JSON it
+    wrote to FILE; a failure raises with the tail of its standard error."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "result.json")
+        done = subprocess.run([sys.executable, *arguments, "--out", out], cwd=REPO,
+                              stdout=None if verbose else subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode != 0 or not os.path.exists(out):
+            raise RuntimeError(f"exit {done.returncode}: {done.stderr.strip()[-1500:]}")
+        with open(out) as f:
+            return json.load(f)
 
 
 def machine_kind() -> str:

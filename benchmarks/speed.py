@@ -35,14 +35,10 @@ import inspect
 import json
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 
 from benchmarks import report
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODES = ("eager", "graph", "xla")
 
 
@@ -265,19 +261,13 @@ def run_method(method, dataset="digits", batch_size=64, steps=50, repeats=3, mod
 
 
 def _run_in_child(method, args):
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "rows.json")
-        command = [sys.executable, "-m", "benchmarks.speed", "--one", method, "--out", out,
-                   "--dataset", args.dataset, "--batch-size", str(args.batch_size), "--steps", str(args.steps),
-                   "--repeats", str(args.repeats), "--modes", args.modes, "--sizes", args.sizes,
-                   "--batch-sizes", args.batch_sizes, "--set", json.dumps(args.hparams)]
-        command += ["--data-dir", args.data_dir] if args.data_dir else []
-        command += ["--mixed-precision"] if args.mixed_precision else []
-        done = subprocess.run(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        if done.returncode != 0 or not os.path.exists(out):
-            raise RuntimeError(f"exit {done.returncode}: {done.stderr.strip()[-1500:]}")
-        with open(out) as f:
-            result = json.load(f)
+    arguments = ["-m", "benchmarks.speed", "--one", method, "--dataset", args.dataset,
+                 "--batch-size", str(args.batch_size), "--steps", str(args.steps), "--repeats", str(args.repeats),
+                 "--modes", args.modes, "--sizes", args.sizes, "--batch-sizes", args.batch_sizes,
+                 "--set", json.dumps(args.hparams)]
+    arguments += ["--data-dir", args.data_dir] if args.data_dir else []
+    arguments += ["--mixed-precision"] if args.mixed_precision else []
+    result = report.run_child(arguments)
     return result["rows"], result["scaling"]
 
 

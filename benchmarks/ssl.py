@@ -25,15 +25,10 @@ labelled examples balanced per class, drawn from the seed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import sys
-import tempfile
 
 from benchmarks import report
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEY = ("recipe", "scale", "seed", "steps")
 SUMMARY_COLUMNS = ["method", "dataset", "labels", "scale", "error_pct", "seeds", "steps", "batch_size",
                    "train_seconds", "train_cpu_seconds", "supervised_error_pct", "paper_error_pct", "paper_reference", "recipe"]
@@ -108,19 +103,12 @@ def _chunked(steps):
 
 
 def _run_in_child(name, scale, seed, data_dir, steps, curve, samples, verbose):
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "row.json")
-        command = [sys.executable, "-m", "recipes", "run", name, "--scale", scale, "--seed", str(seed),
-                   "--out", out, "--verbose", str(verbose), "--curve-out", curve]
-        command += ["--data-dir", data_dir] if data_dir else []
-        command += ["--steps", str(steps)] if steps is not None else []
-        command += ["--samples-out", samples] if samples else []
-        done = subprocess.run(command, cwd=REPO, stdout=subprocess.DEVNULL if not verbose else None,
-                              stderr=subprocess.PIPE, text=True)
-        if done.returncode != 0 or not os.path.exists(out):
-            raise RuntimeError(f"exit {done.returncode}: {done.stderr.strip()[-1500:]}")
-        with open(out) as f:
-            return json.load(f)
+    arguments = ["-m", "recipes", "run", name, "--scale", scale, "--seed", str(seed), "--verbose", str(verbose),
+                 "--curve-out", curve]
+    arguments += ["--data-dir", data_dir] if data_dir else []
+    arguments += ["--steps", str(steps)] if steps is not None else []
+    arguments += ["--samples-out", samples] if samples else []
+    return report.run_child(arguments, verbose)
 
 
 # ---------------------------------------------------------------- tables

@@ -129,16 +129,21 @@ class BiGAN(ZooModel):
         return real, fake
 
     # --------------------------------------------------------------- losses
+    # -log D and -log(1 - D) of the discriminator's logits: a sigmoid here, the
+    # K+1 form in the semi-supervised subclass.
+    real_loss = staticmethod(losses.real_logit_loss)
+    fake_loss = staticmethod(losses.fake_logit_loss)
+
     def discriminator_losses(self, x, z_prior, noise, training=True):
         """L_D on the unlabelled images (no labels)."""
         real, fake = self.pair_logits(x, z_prior, noise, training, stop=True)
-        loss = losses.real_logit_loss(real) + losses.fake_logit_loss(fake)
+        loss = self.real_loss(real) + self.fake_loss(fake)
         return loss, {"d_loss": loss}
 
     def generator_losses(self, x, z_prior, noise, training=True):
         """L_GE, the inverted-labels objective of G and E (no labels)."""
         real, fake = self.pair_logits(x, z_prior, noise, training)
-        loss = losses.real_logit_loss(fake) + losses.fake_logit_loss(real)
+        loss = self.real_loss(fake) + self.fake_loss(real)
         return loss, {"g_loss": loss}
 
     def train_step(self, batch):
@@ -252,15 +257,8 @@ class SemiSupervisedALI(ALI):
         self.supervised_weight = float(supervised_weight)
         self._build_nets(outputs=self.num_classes)
 
-    def discriminator_losses(self, x, z_prior, noise, training=True):
-        real, fake = self.pair_logits(x, z_prior, noise, training, stop=True)
-        loss = losses.kplus1_real_loss(real) + losses.kplus1_fake_loss(fake)
-        return loss, {"d_loss": loss}
-
-    def generator_losses(self, x, z_prior, noise, training=True):
-        real, fake = self.pair_logits(x, z_prior, noise, training)
-        loss = losses.kplus1_real_loss(fake) + losses.kplus1_fake_loss(real)
-        return loss, {"g_loss": loss}
+    real_loss = staticmethod(losses.kplus1_real_loss)
+    fake_loss = staticmethod(losses.kplus1_fake_loss)
 
     def supervised_losses(self, x_labeled, y_labeled, noise, training=True):
         x_labeled = ops.convert_to_tensor(x_labeled)
