@@ -31,8 +31,8 @@ from benchmarks import report
 
 KEY = ("recipe", "scale", "seed", "steps")
 SUMMARY_COLUMNS = ["method", "dataset", "labels", "scale", "error_pct", "seeds", "steps", "batch_size",
-                   "train_seconds", "train_cpu_seconds", "supervised_error_pct", "paper_error_pct", "paper_reference", "recipe"]
-BASELINE = "supervised"  # the same classifier net on the labels alone
+                   "train_seconds", "train_cpu_seconds", "baseline_error_pct", "paper_error_pct", "paper_reference", "recipe",
+                   "baseline"]
 
 
 def select(scale, methods=None, datasets=None, labels=None):
@@ -124,8 +124,14 @@ def runs_table(rows):
 
 
 def summarize(runs):
-    """Mean ± sd of the test error over seeds per method x dataset x labels x scale x steps."""
+    """Mean ± sd of the test error over seeds per method x dataset x labels x scale x steps.
+
+    `baseline_error_pct` is the mean error of the recipe's `baseline` (its
+    classifier net trained on the labels alone) at the same scale, where it ran.
+    """
     import pandas as pd
+
+    import recipes
 
     if runs.empty:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
@@ -148,11 +154,13 @@ def summarize(runs):
             "recipe": recipe,
         })
     frame = pd.DataFrame(rows)
-    baseline = {(r.dataset, r.labels, r.scale, r.steps): r.error_mean
-                for r in frame.itertuples() if r.method == BASELINE}
-    frame.insert(frame.columns.get_loc("paper_error_pct"), "supervised_error_pct",
-                 [round(baseline[k], 2) if k in baseline else None
-                  for k in zip(frame["dataset"], frame["labels"], frame["scale"], frame["steps"])])
+    # Each recipe names its baseline recipe (the method's classifier net on the labels alone).
+    known = recipes.all_recipes()
+    frame["baseline"] = [getattr(known.get(name), "baseline", None) for name in frame["recipe"]]
+    errors = {(r.recipe, r.scale): r.error_mean for r in frame.itertuples()}
+    frame.insert(frame.columns.get_loc("paper_error_pct"), "baseline_error_pct",
+                 [round(errors[(b, s)], 2) if (b, s) in errors else None
+                  for b, s in zip(frame["baseline"], frame["scale"])])
     return frame.sort_values(["dataset", "labels", "error_mean"]).reset_index(drop=True)
 
 

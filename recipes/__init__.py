@@ -18,6 +18,11 @@ import importlib
 import pkgutil
 from dataclasses import dataclass, field
 
+# The cpu scale of every 28x28 SSL recipe (MNIST-100, Fashion-MNIST-100): one
+# budget for all methods, 1.7 epochs of the 60k unlabelled images, so the whole
+# sweep (every SSL method x 2 datasets x 3 seeds) fits in a few CPU hours.
+CPU_28 = {"steps": 1000, "batch_size": 100}
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -38,6 +43,9 @@ class Recipe:
             Table N", "metric": "error" | ..., "value": float} (None if the
             paper has no such setting).
         notes: anything a reader should know (deviations from the paper).
+        baseline: the recipe of the supervised-only baseline for this one (the
+            `supervised` model with the method's classifier net, trained on the
+            labelled examples alone); the SSL report puts its error beside ours.
     """
 
     name: str
@@ -49,6 +57,7 @@ class Recipe:
     optimizers: dict = field(default_factory=dict)
     paper: dict | None = None
     notes: str = ""
+    baseline: str | None = None
 
     def setting(self, scale):
         if scale not in self.scales:

@@ -2,7 +2,8 @@
 
 Each method has the paper's setting ("paper" scale, for a GPU) on MNIST-100,
 SVHN-1000 and CIFAR-10-4000 where the paper reports it, and CPU settings on
-digits-50, MNIST-100 and Fashion-MNIST-100 ("cpu" scale, minutes on 2 cores).
+digits-50, MNIST-100 and Fashion-MNIST-100 ("cpu" scale, minutes on 2 cores;
+the 28x28 ones share `recipes.CPU_28` and the baselines' mlp nets).
 
 Step counts of the paper scale are the papers' epochs times the batches per
 epoch of the unlabelled set at the listed batch size. The 32x32 settings use
@@ -10,34 +11,46 @@ the zoo's "dcgan" nets: the "conv_large" nets of the papers are not in
 `zoo.nets` yet (see the notes). The papers' numbers are test errors.
 """
 
-from recipes import Recipe
+from recipes import CPU_28, Recipe
+from recipes.baselines import DIGITS_MLP, hparams_28, name_28
 
-# CPU settings: small nets, a few thousand steps.
-_DIGITS = {"steps": 600, "batch_size": 64}  # the setting of tests/test_adversarial_learns.py
-_MNIST_CPU = {"steps": 2000, "batch_size": 100}
-_MLP_CPU = {"arch": "mlp", "latent_dim": 32}
 _CONV_LARGE_NOTE = ("The paper's conv-large nets are not in zoo.nets yet; 'dcgan' nets stand in, so expect "
                     "a higher error than the paper's.")
 
 
-def _family(method, *, mnist_paper, mnist_hparams, mnist_optimizers=None, svhn=None, cifar=None, notes="",
-            cpu_hparams=None):
-    """The recipes of one method: digits/mnist/fashion_mnist on CPU, the paper's settings."""
+def _family(method, *, mnist_paper=None, mnist_hparams=None, mnist_optimizers=None, svhn=None, cifar=None,
+            notes="", cpu_hparams=None, net="mlp", net_hparams=None):
+    """The recipes of one method: digits-50, MNIST-100 and Fashion-MNIST-100 on CPU, the paper's settings.
+
+    `net` names the classifier net of the cpu settings (a `recipes.baselines`
+    28x28 net: "mlp" or "mlp_wn"); the paper's MNIST hyper-parameters
+    (`mnist_hparams`) are overridden by it and by `cpu_hparams` at the cpu scale.
+    `net_hparams` replaces the net's hyper-parameters for a method whose
+    constructor names them differently.
+    """
     cpu_hparams = cpu_hparams or {}
+    mnist_hparams = mnist_hparams or {"arch": "mlp"}
+    weight_norm = hparams_28(net).get("weight_norm", False)
     recipes = [
         Recipe(name=f"{method}_digits_50", method=method, dataset="digits", labels=50,
-               hparams={"latent_dim": 32, "arch": "mlp", **cpu_hparams}, scales={"cpu": _DIGITS},
+               hparams={"latent_dim": 32, "arch": "mlp", **({"weight_norm": True} if weight_norm else {}),
+                        **cpu_hparams},
+               scales={"cpu": DIGITS_MLP},
+               baseline="supervised_mlp_wn_digits_50" if weight_norm else "supervised_mlp_digits_50",
                notes="No paper reports digits; the CPU setting of the tests' 'it learns' checks."),
-        Recipe(name=f"{method}_mnist_100", method=method, dataset="mnist", labels=100,
-               hparams=mnist_hparams, optimizers=mnist_optimizers or {},
-               scales={"cpu": {**_MNIST_CPU, "hparams": {**_MLP_CPU, **cpu_hparams}},
-                       "paper": mnist_paper["scale"]},
-               paper={"reference": mnist_paper["reference"], "metric": "error", "value": mnist_paper["value"]},
-               notes=notes),
-        Recipe(name=f"{method}_fashion_mnist_100", method=method, dataset="fashion_mnist", labels=100,
-               hparams={**_MLP_CPU, **cpu_hparams}, scales={"cpu": _MNIST_CPU},
-               notes="No paper reports Fashion-MNIST; the MNIST CPU setting."),
     ]
+    for dataset in ("mnist", "fashion_mnist"):
+        net_setting = hparams_28(net) if net_hparams is None else net_hparams
+        cpu = {"hparams": {**net_setting, "latent_dim": 32, **cpu_hparams}}
+        is_mnist = dataset == "mnist" and mnist_paper is not None
+        recipes.append(Recipe(
+            name=f"{method}_{dataset}_100", method=method, dataset=dataset, labels=100,
+            hparams={**mnist_hparams}, optimizers=mnist_optimizers or {},
+            scales={"cpu": {**CPU_28, **cpu}, **({"paper": mnist_paper["scale"]} if is_mnist else {})},
+            paper={"reference": mnist_paper["reference"], "metric": "error", "value": mnist_paper["value"]}
+            if is_mnist else None,
+            baseline=name_28(net, dataset),
+            notes=notes if dataset == "mnist" else "No paper reports Fashion-MNIST; the MNIST CPU setting."))
     for dataset, labels, setting in (("svhn_cropped", 1000, svhn), ("cifar10", 4000, cifar)):
         if setting is not None:
             recipes.append(Recipe(
@@ -51,7 +64,7 @@ def _family(method, *, mnist_paper, mnist_hparams, mnist_optimizers=None, svhn=N
 
 RECIPES = [
     *_family(
-        "improved_gan",
+        "improved_gan", net="mlp_wn",
         mnist_paper={"reference": "Salimans et al. 2016, Table 1 (feature matching, 100 labels)", "value": 0.0093,
                      "scale": {"steps": 180000, "batch_size": 100}},
         mnist_hparams={"arch": "mlp", "weight_norm": True, "input_noise": 0.3, "dropout": 0.0,
@@ -73,7 +86,7 @@ RECIPES = [
         notes="The paper's MNIST nets are convnets with batch norm; zoo's mlp stands in. Step count: ~100 epochs.",
     ),
     *_family(
-        "bad_gan",
+        "bad_gan", net="mlp_wn",
         mnist_paper={"reference": "Dai et al. 2017, Table 1 (MNIST, 100 labels)", "value": 0.00795,
                      "scale": {"steps": 1200000, "batch_size": 100}},
         mnist_hparams={"arch": "mlp", "weight_norm": True, "input_noise": 0.3, "dropout": 0.0,
@@ -118,5 +131,13 @@ RECIPES = [
                "scale": {"steps": 500000, "batch_size": 100}, "hparams": {"consistency_weight": 1.0}},
         notes="The paper trains two classifiers collaboratively; the zoo's model has one. Paper numbers as "
               "read from its Table 1 (check before citing).",
+    ),
+    *_family(
+        "dcgan_features", net="aae", net_hparams={"arch": "mlp"},
+        svhn={"reference": "Radford et al. 2015, Table 2 (SVHN, 1000 labels, DCGAN features + L2-SVM)",
+              "value": 0.2248, "scale": {"steps": 100000, "batch_size": 128}},
+        notes="Radford et al. report CIFAR-10 (all labels) and SVHN-1000 only. The classifier is linear on the "
+              "discriminator's last features (the paper pools every layer); its baseline is the whole mlp net "
+              "trained on the labels, a stronger learner than a linear probe.",
     ),
 ]

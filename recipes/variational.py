@@ -25,22 +25,32 @@ stated), paper beside:
 2000 steps are 3.3 epochs of MNIST; the papers train for hundreds to thousands.
 """
 
-from recipes import Recipe
+from recipes import CPU_28, Recipe
+from recipes.baselines import DIGITS_VARIATIONAL as _DIGITS_CPU
+from recipes.baselines import name_28
 
-_DIGITS_CPU = {"steps": 1000, "batch_size": 64}
-_MNIST_CPU = {"steps": 2000, "batch_size": 100}
+_MNIST_CPU = CPU_28
 _DIGITS_NOTE = "No paper reports digits; the CPU setting of the family on the zoo's 8x8 conv_small nets."
+_DIGITS_BASELINE = "supervised_m2net_digits_50"
+
+
+def _fashion(recipe):
+    """The Fashion-MNIST-100 twin of an MNIST-100 recipe: its cpu setting, no paper number."""
+    return Recipe(name=recipe.name.replace("_mnist_", "_fashion_mnist_"), method=recipe.method,
+                  dataset="fashion_mnist", labels=recipe.labels, hparams=recipe.hparams,
+                  scales={"cpu": recipe.scales["cpu"]}, baseline=name_28("m2net", "fashion_mnist"),
+                  notes="No paper reports Fashion-MNIST; the MNIST CPU setting.")
 
 RECIPES = [
     # ------------------------------------------------------------------ M2
     Recipe(
-        name="m2_digits_50", method="m2", dataset="digits", labels=50,
+        name="m2_digits_50", method="m2", dataset="digits", labels=50, baseline=_DIGITS_BASELINE,
         hparams={"latent_dim": 16, "hidden": 128, "alpha": 2.6, "dropout": 0.5, "input_noise": 0.3,
                  "learning_rate": 1e-3},
         scales={"cpu": _DIGITS_CPU}, notes=_DIGITS_NOTE,
     ),
     Recipe(
-        name="m2_mnist_100", method="m2", dataset="mnist", labels=100,
+        name="m2_mnist_100", method="m2", dataset="mnist", labels=100, baseline=name_28("m2net", "mnist"),
         hparams={"arch": "mlp", "latent_dim": 50, "hidden": 500, "alpha": 60.0},
         scales={"cpu": {**_MNIST_CPU, "hparams": {"width": 0.5, "learning_rate": 1e-3}},
                 "paper": {"steps": 600 * 1000, "batch_size": 100}},
@@ -51,11 +61,11 @@ RECIPES = [
     ),
     # ------------------------------------------------------------------ M1
     Recipe(
-        name="m1_digits_50", method="m1", dataset="digits", labels=50,
+        name="m1_digits_50", method="m1", dataset="digits", labels=50, baseline=_DIGITS_BASELINE,
         hparams={"latent_dim": 32, "head_c": 10.0}, scales={"cpu": _DIGITS_CPU}, notes=_DIGITS_NOTE,
     ),
     Recipe(
-        name="m1_mnist_100", method="m1", dataset="mnist", labels=100,
+        name="m1_mnist_100", method="m1", dataset="mnist", labels=100, baseline=name_28("m2net", "mnist"),
         hparams={"arch": "mlp", "latent_dim": 50},
         scales={"cpu": _MNIST_CPU, "paper": {"steps": 600 * 1000, "batch_size": 100}},
         paper={"reference": "Kingma et al. 2014 (arXiv 1406.5298), Table 1, M1+TSVM, 100 labels",
@@ -64,13 +74,13 @@ RECIPES = [
     ),
     # --------------------------------------------------------------- M1+M2
     Recipe(
-        name="m1_m2_digits_50", method="m1_m2", dataset="digits", labels=50,
+        name="m1_m2_digits_50", method="m1_m2", dataset="digits", labels=50, baseline=_DIGITS_BASELINE,
         hparams={"latent_dim": 32, "latent2_dim": 16, "hidden": 128, "m2_width": 0.5, "alpha": 2.6,
                  "learning_rate": 1e-3},
         scales={"cpu": _DIGITS_CPU}, notes=_DIGITS_NOTE,
     ),
     Recipe(
-        name="m1_m2_mnist_100", method="m1_m2", dataset="mnist", labels=100,
+        name="m1_m2_mnist_100", method="m1_m2", dataset="mnist", labels=100, baseline=name_28("m2net", "mnist"),
         hparams={"arch": "mlp", "latent_dim": 50, "latent2_dim": 50, "hidden": 500, "alpha": 60.0},
         scales={"cpu": {**_MNIST_CPU, "hparams": {"m2_width": 0.5, "learning_rate": 1e-3}},
                 "paper": {"steps": 600 * 1000, "batch_size": 100, "hparams": {"m1_pretrain_steps": 600 * 500}}},
@@ -81,19 +91,19 @@ RECIPES = [
     ),
     # ---------------------------------------------------------- ADGM / SDGM
     Recipe(
-        name="adgm_digits_50", method="adgm", dataset="digits", labels=50,
+        name="adgm_digits_50", method="adgm", dataset="digits", labels=50, baseline=_DIGITS_BASELINE,
         hparams={"latent_dim": 16, "aux_dim": 16, "hidden": 128, "alpha": 2.6, "dropout": 0.5,
                  "input_noise": 0.3, "learning_rate": 1e-3, "warmup_steps": 500},
         scales={"cpu": _DIGITS_CPU}, notes=_DIGITS_NOTE,
     ),
     Recipe(
-        name="sdgm_digits_50", method="sdgm", dataset="digits", labels=50,
+        name="sdgm_digits_50", method="sdgm", dataset="digits", labels=50, baseline=_DIGITS_BASELINE,
         hparams={"latent_dim": 16, "aux_dim": 16, "hidden": 128, "alpha": 2.6, "dropout": 0.5,
                  "input_noise": 0.3, "learning_rate": 1e-3, "warmup_steps": 500},
         scales={"cpu": _DIGITS_CPU}, notes=_DIGITS_NOTE,
     ),
     Recipe(
-        name="adgm_mnist_100", method="adgm", dataset="mnist", labels=100,
+        name="adgm_mnist_100", method="adgm", dataset="mnist", labels=100, baseline=name_28("m2net", "mnist"),
         hparams={"arch": "mlp", "latent_dim": 100, "aux_dim": 100, "hidden": 500, "alpha": 60.0,
                  "warmup_steps": 200 * 600, "samples": 10},
         scales={"cpu": {**_MNIST_CPU, "hparams": {"width": 0.5, "learning_rate": 1e-3, "warmup_steps": 500,
@@ -105,7 +115,7 @@ RECIPES = [
               "(10 here; our reading, to verify). CPU: width 0.5, lr 1e-3, 500 warm-up steps, 1 sample.",
     ),
     Recipe(
-        name="sdgm_mnist_100", method="sdgm", dataset="mnist", labels=100,
+        name="sdgm_mnist_100", method="sdgm", dataset="mnist", labels=100, baseline=name_28("m2net", "mnist"),
         hparams={"arch": "mlp", "latent_dim": 100, "aux_dim": 100, "hidden": 500, "alpha": 60.0,
                  "warmup_steps": 200 * 600, "samples": 10},
         scales={"cpu": {**_MNIST_CPU, "hparams": {"width": 0.5, "learning_rate": 1e-3, "warmup_steps": 500,
@@ -131,3 +141,4 @@ RECIPES = [
               "3^i epochs, batch 20.",
     ),
 ]
+RECIPES += [_fashion(r) for r in RECIPES if r.dataset == "mnist" and r.labels]

@@ -43,6 +43,11 @@ def test_ssl_sweep_end_to_end_on_digits(tmp_path):
         assert row["error_mean"] == pytest.approx(errors.mean())
         assert row["error_sd"] == pytest.approx(errors.std(ddof=1))
         assert row["error_pct"] == f"{errors.mean():.2f} ± {errors.std(ddof=1):.2f}"
+    # sgan's baseline is its discriminator net trained on the labels alone: the supervised recipe's mean.
+    by_method = summary.set_index("method")
+    assert by_method.loc["sgan", "baseline"] == "supervised_digits_50"
+    assert by_method.loc["sgan", "baseline_error_pct"] == pytest.approx(by_method.loc["supervised", "error_mean"],
+                                                                          abs=0.005)
     text = open(path).read()
     assert "python -m benchmarks.ssl --steps 3" in text and "| method | dataset | labels |" in text
     assert (tmp_path / "ssl_error_vs_labels.png").stat().st_size > 0

@@ -160,15 +160,16 @@ def generator(arch, latent_dim, output_shape, *, output_activation="tanh", width
     return keras.Model(inputs, h, name=name)
 
 
-def classifier(arch, input_shape, num_classes, *, dropout=0.0, input_noise=0.0, weight_norm=False, prefix="c"):
+def classifier(arch, input_shape, num_classes, *, dropout=0.0, input_noise=0.0, width=1.0, weight_norm=False,
+               prefix="c"):
     """The zoo's classifier net: `features` and a linear head of `num_classes` logits.
 
     Returns `(features_model, head)`; logits = head(features_model(x)). SSL
     discriminators/classifiers and the supervised baseline share it, so the
     baseline is the same net.
     """
-    trunk = features(arch, input_shape, dropout=dropout, input_noise=input_noise, weight_norm=weight_norm,
-                     name=f"{prefix}_features")
+    trunk = features(arch, input_shape, dropout=dropout, input_noise=input_noise, width=width,
+                     weight_norm=weight_norm, name=f"{prefix}_features")
     return trunk, dense_head(num_classes, trunk.output.shape[-1], f"{prefix}_logits")
 
 

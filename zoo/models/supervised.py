@@ -22,7 +22,8 @@ class Supervised(NetClassifier, ZooModel):
     Args:
         input_shape: (height, width, channels).
         num_classes: number of classes.
-        arch, dropout, input_noise: as `zoo.nets.features`.
+        arch, dropout, input_noise, width: as `zoo.nets.features` (`width`: the
+            baseline of M2's classifier, whose nets are scaled by it).
         weight_norm: weight-normalised layers (the baseline of `improved_gan`,
             `bad_gan`, whose discriminators have them).
         learning_rate: Adam's learning rate.
@@ -38,17 +39,18 @@ class Supervised(NetClassifier, ZooModel):
     log_names = ("loss",)
 
     def __init__(self, input_shape, num_classes, arch="auto", dropout=0.5, input_noise=0.3, learning_rate=3e-4,
-                 seed=None, weight_norm=False, **kwargs):
+                 seed=None, weight_norm=False, width=1.0, **kwargs):
         super().__init__(input_shape, num_classes=num_classes, seed=seed, **kwargs)
         self.arch = arch
         self.dropout = float(dropout)
         self.input_noise = float(input_noise)
         self.learning_rate = float(learning_rate)
         self.weight_norm = bool(weight_norm)
+        self.width = float(width)
         resolved = nets.resolve_arch(arch, self.image_shape)
         self.features, self.classifier_head = nets.classifier(
             resolved, self.image_shape, num_classes, dropout=self.dropout, input_noise=self.input_noise,
-            weight_norm=self.weight_norm, prefix="c")
+            width=self.width, weight_norm=self.weight_norm, prefix="c")
         self._finish_build()
 
     def role_layers(self):

@@ -1,0 +1,50 @@
+"""Recipes are consistent: every SSL recipe's baseline is its classifier net on the same labels and budget."""
+
+import inspect
+
+import pytest
+
+import recipes
+import zoo
+
+NET_PARAMETERS = ("arch", "dropout", "input_noise", "weight_norm", "width")
+
+
+def effective(recipe, scale):
+    """The constructor arguments a recipe's run passes, defaults filled in."""
+    signature = inspect.signature(zoo.get(recipe.method).__init__)
+    defaults = {k: p.default for k, p in signature.parameters.items() if p.default is not inspect.Parameter.empty}
+    return {**defaults, **recipe.setting(scale)["hparams"]}
+
+
+def ssl_recipes():
+    return [r for r in recipes.all_recipes().values()
+            if r.labels and "cpu" in r.scales and r.method != "supervised" and zoo.get(r.method).can("classify")]
+
+
+def test_every_cpu_ssl_recipe_covers_the_three_datasets():
+    by_method = {}
+    for recipe in ssl_recipes():
+        by_method.setdefault(recipe.method, set()).add((recipe.dataset, recipe.labels))
+    expected = {("digits", 50), ("mnist", 100), ("fashion_mnist", 100)}
+    missing = {m: expected - got for m, got in by_method.items() if not expected <= got}
+    assert not missing, missing
+    registered = {m for m in zoo.list_models() if zoo.get(m).can("classify") and m != "supervised"}
+    assert registered <= set(by_method), registered - set(by_method)
+
+
+@pytest.mark.parametrize("recipe", ssl_recipes(), ids=lambda r: r.name)
+def test_baseline_is_the_same_net_on_the_same_labels_and_budget(recipe):
+    if recipe.baseline is None:  # ALI's classifier reads (x, E(x)): its baseline lives in tests/test_bigan.py
+        assert recipe.method == "ali_ssl", recipe.name
+        return
+    baseline = recipes.get(recipe.baseline)
+    assert baseline.method == "supervised"
+    assert (baseline.dataset, baseline.labels) == (recipe.dataset, recipe.labels)
+    ours, theirs = recipe.setting("cpu"), baseline.setting("cpu")
+    assert (ours["steps"], ours["batch_size"]) == (theirs["steps"], theirs["batch_size"])
+    ours, theirs = effective(recipe, "cpu"), effective(baseline, "cpu")
+    shared = [k for k in NET_PARAMETERS if k in ours]
+    assert "arch" in shared
+    differ = {k: (ours[k], theirs[k]) for k in shared if ours[k] != theirs[k]}
+    assert not differ, differ
