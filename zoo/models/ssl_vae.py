@@ -369,6 +369,8 @@ class M1M2(ZooModel):
         likelihood: M1's decoder ("bernoulli" or "gaussian").
         learning_rate: Adam's learning rate of both (paper: 3e-4).
         m1_pretrain_steps: steps in which only M1 is trained.
+        dropout: dropout in M2's classifier q(y|z1) (its input z1 is already a
+            sample, so no input noise is added).
         seed: seed of the model's noise.
 
     Example:
@@ -391,15 +393,17 @@ class M1M2(ZooModel):
 
     def __init__(self, input_shape, num_classes, latent_dim=50, latent2_dim=50, arch="auto", hidden=500,
                  m2_width=1.0, alpha=60.0, likelihood="bernoulli", learning_rate=3e-4, m1_pretrain_steps=0,
-                 seed=None, **kwargs):
+                 dropout=0.0, seed=None, **kwargs):
         super().__init__(input_shape, num_classes=num_classes, seed=seed, **kwargs)
         self.latent_dim, self.latent2_dim = int(latent_dim), int(latent2_dim)
         self.arch, self.hidden, self.m2_width = arch, int(hidden), float(m2_width)
         self.alpha, self.likelihood = float(alpha), likelihood
         self.learning_rate, self.m1_pretrain_steps = float(learning_rate), int(m1_pretrain_steps)
+        self.dropout = float(dropout)
         self.m1 = VAE(self.image_shape, latent_dim=self.latent_dim, arch=arch, likelihood=likelihood, name="m1")
         self.m2 = M2((1, 1, self.latent_dim), self.num_classes, latent_dim=self.latent2_dim, arch="mlp",
-                     hidden=self.hidden, width=self.m2_width, alpha=self.alpha, likelihood="gaussian", name="m2")
+                     hidden=self.hidden, width=self.m2_width, alpha=self.alpha, likelihood="gaussian",
+                     dropout=self.dropout, name="m2")
         self._finish_build()
 
     def role_layers(self):
