@@ -76,7 +76,7 @@ RECIPES = [
     Recipe(
         name="m1_m2_digits_50", method="m1_m2", dataset="digits", labels=50, baseline=_DIGITS_BASELINE,
         hparams={"latent_dim": 32, "latent2_dim": 16, "hidden": 128, "m2_width": 0.5, "alpha": 2.6,
-                 "learning_rate": 1e-3},
+                 "learning_rate": 1e-3, "dropout": 0.5},
         scales={"cpu": _DIGITS_CPU}, notes=_DIGITS_NOTE,
     ),
     Recipe(

@@ -36,6 +36,7 @@ def test_optimizer_override_by_role_and_unknown_role():
 
 @pytest.mark.parametrize("arch,shape,match", [
     ("dcgan", (8, 8, 1), "multiple of 4 and at least 16"),
+    ("conv_large", (28, 28, 1), "multiple of 8"),
     ("conv_small", (10, 10, 1), "multiple of 4"),
     ("conv_small", (8, 12, 1), "square"),
     ("resnet", (8, 8, 1), "unknown architecture"),
@@ -43,6 +44,22 @@ def test_optimizer_override_by_role_and_unknown_role():
 def test_net_rejects_shapes_it_cannot_take(arch, shape, match):
     with pytest.raises(ValueError, match=match):
         zoo.load("vae", input_shape=shape, arch=arch)
+
+
+def test_conv_large_is_improved_gans_cifar_net():
+    """Improved-GAN's CIFAR-10 discriminator trunk: 3x3 convs 96-96-96/2, 192-192-192/2, 192 valid, two 1x1
+    of 192, global pooling. Parameters by hand: 3*3*3*96+96 + 2*(3*3*96*96+96) + (3*3*96*192+192)
+    + 3*(3*3*192*192+192) + 2*(192*192+192) = 1,404,864; its generator maps z to 32x32x3 in [-1, 1]."""
+    trunk = zoo.nets.features("conv_large", (32, 32, 3), dropout=0.5)
+    assert trunk.output.shape[-1] == 192 and trunk.count_params() == 1_404_864
+    generator = zoo.nets.generator("conv_large", 100, (32, 32, 3))
+    images = generator(np.random.default_rng(0).normal(size=(2, 100)).astype("float32"))
+    assert images.shape == (2, 32, 32, 3) and float(np.abs(images).max()) <= 1.0
+    model = zoo.load("sgan", input_shape=(32, 32, 3), num_classes=10, arch="conv_large")
+    batch = {"x": np.zeros((4, 32, 32, 3), "float32"), "x_labeled": np.zeros((4, 32, 32, 3), "float32"),
+             "y_labeled": np.arange(4, dtype="int32")}
+    history = model.fit(tf.data.Dataset.from_tensors(batch).repeat(), epochs=1, steps_per_epoch=1, verbose=0)
+    assert all(np.isfinite(v[-1]) for v in history.history.values())
 
 
 def test_bad_hyperparameters():

@@ -48,3 +48,16 @@ def test_baseline_is_the_same_net_on_the_same_labels_and_budget(recipe):
     assert "arch" in shared
     differ = {k: (ours[k], theirs[k]) for k in shared if ours[k] != theirs[k]}
     assert not differ, differ
+
+
+@pytest.mark.parametrize("recipe", list(recipes.all_recipes().values()), ids=lambda r: r.name)
+def test_every_setting_is_accepted_by_its_method(recipe):
+    """Each scale's hyper-parameters are constructor arguments of the method, and its roles have optimizers."""
+    cls = zoo.get(recipe.method)
+    parameters = inspect.signature(cls.__init__).parameters
+    for scale in recipe.scales:
+        setting = recipe.setting(scale)
+        unknown = set(setting["hparams"]) - set(parameters)
+        assert not unknown, (scale, unknown)
+        assert set(setting["optimizers"]) <= set(cls.roles), (scale, setting["optimizers"])
+        assert setting["steps"] > 0 and setting["batch_size"] > 0

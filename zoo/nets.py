@@ -17,6 +17,14 @@ Architectures:
 * `dcgan`: Radford et al. 2015 (arXiv 1511.06434) style, strided 4x4
   convolutions, batch norm and ReLU in the generator, leaky ReLU in the
   discriminator; square sides that are multiples of 4 from 16 up (28x28, 32x32).
+* `conv_large`: the 32x32 SSL benchmark net of Improved-GAN's CIFAR-10/SVHN
+  discriminator (Salimans et al. 2016, code of the paper; the "conv-large" of
+  Laine & Aila 2017 at 96/192 filters, x4/3 with `width=4/3` for their
+  128/256): 3x3 convolutions 96-96-96(stride 2), dropout, 192-192-192(stride
+  2), dropout, 192 (valid) and two 1x1 "network in network" layers of 192,
+  global average pooling; leaky ReLU 0.2. Its generator is Improved-GAN's
+  CIFAR generator: 4x4x512 -> 8x8x256 -> 16x16x128 -> image, 5x5 transposed
+  convolutions with batch norm. Square sides that are multiples of 8 from 16 up.
 
 Batch norm is `synchronized`: under a `tf.distribute` strategy its statistics
 are those of the global batch, so a distributed step equals the single-device
@@ -30,7 +38,7 @@ import math
 import keras
 from keras import layers
 
-ARCHITECTURES = ("mlp", "conv_small", "dcgan")
+ARCHITECTURES = ("mlp", "conv_small", "dcgan", "conv_large")
 
 
 def default_arch(input_shape) -> str:
@@ -56,12 +64,13 @@ def check_shape(arch, shape):
     height, width, _ = shape
     if arch == "mlp":
         return
-    minimum = 16 if arch == "dcgan" else 4
-    if height != width or height % 4 or height < minimum:
+    minimum, multiple, example = {"dcgan": (16, 4, "28x28 or 32x32"), "conv_large": (16, 8, "32x32")}.get(
+        arch, (4, 4, "8x8"))
+    if height != width or height % multiple or height < minimum:
         raise ValueError(
-            f"net {arch!r} needs square images whose side is a multiple of 4 and at least "
-            f"{minimum} (e.g. {'28x28 or 32x32' if arch == 'dcgan' else '8x8'}); got {tuple(shape)}. "
-            "Use 'conv_small' for 8x8 digits, 'dcgan' for 28x28/32x32, or 'mlp' for any shape."
+            f"net {arch!r} needs square images whose side is a multiple of {multiple} and at least "
+            f"{minimum} (e.g. {example}); got {tuple(shape)}. Use 'conv_small' for 8x8 digits, "
+            "'dcgan' for 28x28/32x32, 'conv_large' for 32x32, or 'mlp' for any shape."
         )
 
 
@@ -118,6 +127,19 @@ def features(arch, input_shape, *, dropout=0.0, input_noise=0.0, width=1.0, weig
             if dropout:
                 h = layers.Dropout(dropout)(h)
         h = layers.Flatten()(h)
+    elif arch == "conv_large":
+        for filters in (96, 192):
+            for stride in (1, 1, 2):
+                h = conv(units(filters), 3, strides=stride, padding="same")(h)
+                h = layers.LeakyReLU(0.2)(h)
+            if dropout:
+                h = layers.Dropout(dropout)(h)
+        h = conv(units(192), 3, padding="valid")(h)
+        h = layers.LeakyReLU(0.2)(h)
+        for _ in range(2):  # network in network
+            h = conv(units(192), 1)(h)
+            h = layers.LeakyReLU(0.2)(h)
+        h = layers.GlobalAveragePooling2D()(h)
     return keras.Model(inputs, h, name=name)
 
 
@@ -144,6 +166,17 @@ def generator(arch, latent_dim, output_shape, *, output_activation="tanh", width
             h = layers.ReLU()(h)
         h = layers.Dense(math.prod(output_shape), dtype="float32")(h)
         h = layers.Reshape(tuple(output_shape))(h)
+    elif arch == "conv_large":
+        base = height // 8
+        h = layers.Dense(base * base * units(512), use_bias=False)(inputs)
+        h = _batch_norm()(h)
+        h = layers.ReLU()(h)
+        h = layers.Reshape((base, base, units(512)))(h)
+        for filters in (256, 128):
+            h = layers.Conv2DTranspose(units(filters), 5, strides=2, padding="same", use_bias=False)(h)
+            h = _batch_norm()(h)
+            h = layers.ReLU()(h)
+        h = layers.Conv2DTranspose(channels, 5, strides=2, padding="same", dtype="float32")(h)
     else:
         base = height // 4
         filters = (128, 64) if arch == "conv_small" else (256, 128)
