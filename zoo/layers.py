@@ -146,3 +146,58 @@ class MinibatchDiscrimination(_layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "num_kernels": self.num_kernels, "kernel_dim": self.kernel_dim}
+
+
+# ------------------------------------------------- virtual batch normalization
+@keras.saving.register_keras_serializable(package="zoo")
+class VirtualBatchNormalization(_layers.Layer):
+    """Virtual batch normalisation (Salimans et al. 2016, arXiv 1606.03498, Sec. 3.4).
+
+    Each example is normalised with the statistics of a fixed reference batch
+    together with itself, never with the other examples of its minibatch, so
+    an example's output does not depend on its batch-mates. The layer's input
+    holds the reference batch's activations in its first `reference_size`
+    rows (the net is run on [reference inputs; inputs], see
+    `zoo.nets.generator(virtual_batch=...)`); for an example row x with
+    reference moments m_r = mean(ref), s_r = mean(ref^2) over the reference
+    rows (and the spatial axes), per channel:
+
+        mean = (x + R m_r) / (R + 1),  var = (x^2 + R s_r) / (R + 1) - mean^2       (R = reference_size)
+        y = gamma (x - mean) / sqrt(var + eps) + beta
+
+    with x, x^2 averaged over the example's own spatial positions. The
+    reference rows themselves are normalised with (m_r, s_r) alone. The
+    statistics are those of the current forward pass in training and in
+    inference alike (no moving averages: the reference batch is always there).
+    """
+
+    def __init__(self, reference_size, epsilon=1e-5, **kwargs):
+        super().__init__(**kwargs)
+        if int(reference_size) < 1:
+            raise ValueError(f"reference_size must be >= 1; got {reference_size}")
+        self.reference_size = int(reference_size)
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape):
+        channels = int(input_shape[-1])
+        self.gamma = self.add_weight(shape=(channels,), initializer="ones", name="gamma")
+        self.beta = self.add_weight(shape=(channels,), initializer="zeros", name="beta")
+
+    def call(self, inputs):
+        inputs = ops.cast(inputs, self.compute_dtype)
+        spatial = tuple(range(1, len(inputs.shape) - 1))  # the example's own positions
+        own_mean = ops.mean(inputs, axis=spatial, keepdims=True) if spatial else inputs
+        own_square = ops.mean(ops.square(inputs), axis=spatial, keepdims=True) if spatial else ops.square(inputs)
+        r = self.reference_size
+        reference_mean = ops.mean(own_mean[:r], axis=0, keepdims=True)
+        reference_square = ops.mean(own_square[:r], axis=0, keepdims=True)
+        mean = (own_mean + r * reference_mean) / (r + 1)
+        square = (own_square + r * reference_square) / (r + 1)
+        is_reference = ops.reshape(ops.arange(ops.shape(inputs)[0]) < r, (-1,) + (1,) * (len(inputs.shape) - 1))
+        mean = ops.where(is_reference, reference_mean, mean)
+        square = ops.where(is_reference, reference_square, square)
+        variance = ops.maximum(square - ops.square(mean), 0.0)
+        return self.gamma * (inputs - mean) * ops.rsqrt(variance + self.epsilon) + self.beta
+
+    def get_config(self):
+        return {**super().get_config(), "reference_size": self.reference_size, "epsilon": self.epsilon}

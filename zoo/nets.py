@@ -74,7 +74,11 @@ def check_shape(arch, shape):
         )
 
 
-def _batch_norm():
+def _batch_norm(virtual_batch=0):
+    if virtual_batch:
+        from zoo.layers import VirtualBatchNormalization
+
+        return VirtualBatchNormalization(virtual_batch)
     return layers.BatchNormalization(synchronized=True)
 
 
@@ -144,10 +148,15 @@ def features(arch, input_shape, *, dropout=0.0, input_noise=0.0, width=1.0, weig
 
 
 # ----------------------------------------------------------------- generator
-def generator(arch, latent_dim, output_shape, *, output_activation="tanh", width=1.0, name="generator"):
+def generator(arch, latent_dim, output_shape, *, output_activation="tanh", width=1.0, virtual_batch=0,
+              name="generator"):
     """Vector of size `latent_dim` -> image of `output_shape`.
 
     Args:
+        virtual_batch: R > 0 puts virtual batch normalisation
+            (`zoo.layers.VirtualBatchNormalization`) in place of batch norm:
+            the net must then be called on [R reference vectors; inputs] and
+            its first R outputs dropped (`zoo.nets.run_virtual_batch`).
         output_activation: "tanh" for images in [-1, 1]; None for logits or
             unconstrained means (decoders).
         output_shape: (height, width, channels); a decoder that also predicts
@@ -162,35 +171,43 @@ def generator(arch, latent_dim, output_shape, *, output_activation="tanh", width
         h = inputs
         for n in (500, 500):
             h = layers.Dense(units(n), use_bias=False)(h)
-            h = _batch_norm()(h)
+            h = _batch_norm(virtual_batch)(h)
             h = layers.ReLU()(h)
         h = layers.Dense(math.prod(output_shape), dtype="float32")(h)
         h = layers.Reshape(tuple(output_shape))(h)
     elif arch == "conv_large":
         base = height // 8
         h = layers.Dense(base * base * units(512), use_bias=False)(inputs)
-        h = _batch_norm()(h)
+        h = _batch_norm(virtual_batch)(h)
         h = layers.ReLU()(h)
         h = layers.Reshape((base, base, units(512)))(h)
         for filters in (256, 128):
             h = layers.Conv2DTranspose(units(filters), 5, strides=2, padding="same", use_bias=False)(h)
-            h = _batch_norm()(h)
+            h = _batch_norm(virtual_batch)(h)
             h = layers.ReLU()(h)
         h = layers.Conv2DTranspose(channels, 5, strides=2, padding="same", dtype="float32")(h)
     else:
         base = height // 4
         filters = (128, 64) if arch == "conv_small" else (256, 128)
         h = layers.Dense(base * base * units(filters[0]), use_bias=False)(inputs)
-        h = _batch_norm()(h)
+        h = _batch_norm(virtual_batch)(h)
         h = layers.ReLU()(h)
         h = layers.Reshape((base, base, units(filters[0])))(h)
         h = layers.Conv2DTranspose(units(filters[1]), 4, strides=2, padding="same", use_bias=False)(h)
-        h = _batch_norm()(h)
+        h = _batch_norm(virtual_batch)(h)
         h = layers.ReLU()(h)
         h = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", dtype="float32")(h)
     if output_activation is not None:
         h = layers.Activation(output_activation, dtype="float32")(h)
     return keras.Model(inputs, h, name=name)
+
+
+def run_virtual_batch(net, reference, inputs, training=False):
+    """net([reference; inputs]) without the reference rows: a net built with `virtual_batch=len(reference)`."""
+    from keras import ops
+
+    outputs = net(ops.concatenate([ops.cast(reference, inputs.dtype), inputs], axis=0), training=training)
+    return outputs[ops.shape(reference)[0]:]
 
 
 def classifier(arch, input_shape, num_classes, *, dropout=0.0, input_noise=0.0, width=1.0, weight_norm=False,

@@ -97,7 +97,7 @@ class BadGAN(ImprovedGAN):
 
     def discriminator_losses(self, x, x_labeled, y_labeled, z, training=True):
         """L_D and its parts. The unlabelled images `x` come without labels."""
-        x_fake = ops.stop_gradient(self.generator(z, training=training))
+        x_fake = ops.stop_gradient(self.generate(z, training=training))
         logits = self.logits(x, training)
         supervised = losses.cross_entropy(y_labeled, self.logits(x_labeled, training))
         unsupervised = losses.kplus1_real_loss(logits) + losses.kplus1_fake_loss(self.logits(x_fake, training))
@@ -107,7 +107,7 @@ class BadGAN(ImprovedGAN):
                       "d_entropy": entropy}
 
     def generator_losses(self, x, z, training=True):
-        x_fake = self.generator(z, training=training)
+        x_fake = self.generate(z, training=training)
         fake_features = self.features(x_fake, training=training)
         matching = losses.feature_matching(self.features(x, training=training), fake_features)
         pull_away = losses.pull_away_term(fake_features)

@@ -40,8 +40,14 @@ class ImprovedGAN(SGAN):
       real target is 1 - s in -E[(1 - s) log D(x) + s log(1 - D(x))].
     * `generator_loss="non_saturating"`: -E log D(G(z)) instead of feature matching.
 
+    * `virtual_batch_norm` R > 0: virtual batch normalisation in G (Sec.
+      3.4; the paper used it in the generator only, since it costs a second
+      forward pass): every generated image is normalised with a fixed
+      reference batch of R noise vectors, drawn once from the model's seed
+      and saved with it, instead of with its batch-mates
+      (`zoo.layers.VirtualBatchNormalization`).
+
     The unlabelled images reach the unsupervised terms without labels.
-    Virtual batch normalisation (Sec. 3.4) is not implemented.
 
     Args:
         input_shape, num_classes, latent_dim, arch, generator_loss,
@@ -49,6 +55,7 @@ class ImprovedGAN(SGAN):
         weight_norm: weight-normalised D.
         minibatch_kernels, minibatch_kernel_dim: minibatch discrimination (0 = off).
         historical_weight: h above (0 = off).
+        virtual_batch_norm: R above (0 = batch norm in G).
         label_smoothing: s above (0 = off).
         learning_rate: Adam's learning rate for D and G (beta_1 0.5). The
             paper's code: 3e-4 on CIFAR/SVHN, 3e-3 on MNIST.
@@ -70,16 +77,16 @@ class ImprovedGAN(SGAN):
 
     def __init__(self, input_shape, num_classes, latent_dim=100, arch="auto", generator_loss="feature_matching",
                  unlabeled_weight=1.0, dropout=0.5, input_noise=0.3, weight_norm=True, minibatch_kernels=0,
-                 minibatch_kernel_dim=5, historical_weight=0.0, label_smoothing=0.0, learning_rate=3e-4, seed=None,
-                 **kwargs):
+                 minibatch_kernel_dim=5, historical_weight=0.0, label_smoothing=0.0, learning_rate=3e-4,
+                 virtual_batch_norm=0, seed=None, **kwargs):
         # SGAN's constructor is not called: this one builds D with the options.
         ZooModel.__init__(self, input_shape, num_classes=num_classes, seed=seed, **kwargs)
         if generator_loss not in self.GENERATOR_LOSSES:
             raise ValueError(f"generator_loss must be one of {self.GENERATOR_LOSSES}; got {generator_loss!r}")
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1); got {label_smoothing}")
-        if historical_weight < 0 or minibatch_kernels < 0:
-            raise ValueError("historical_weight and minibatch_kernels must be >= 0")
+        if historical_weight < 0 or minibatch_kernels < 0 or virtual_batch_norm < 0:
+            raise ValueError("historical_weight, minibatch_kernels and virtual_batch_norm must be >= 0")
         self.latent_dim = int(latent_dim)
         self.arch = arch
         self.generator_loss = generator_loss
@@ -92,6 +99,7 @@ class ImprovedGAN(SGAN):
         self.historical_weight = float(historical_weight)
         self.label_smoothing = float(label_smoothing)
         self.learning_rate = float(learning_rate)
+        self.virtual_batch_norm = int(virtual_batch_norm)
         resolved = nets.resolve_arch(arch, self.image_shape)
         self.features = nets.features(resolved, self.image_shape, dropout=self.dropout, input_noise=self.input_noise,
                                       weight_norm=self.weight_norm, name="d_features")
@@ -103,7 +111,12 @@ class ImprovedGAN(SGAN):
             self.minibatch.build((None, head_inputs))
             head_inputs += self.minibatch_kernels
         self.classifier_head = nets.dense_head(num_classes, head_inputs, "d_logits")
-        self.generator = nets.generator(resolved, self.latent_dim, self.image_shape)
+        self.generator = nets.generator(resolved, self.latent_dim, self.image_shape,
+                                        virtual_batch=self.virtual_batch_norm)
+        # The reference batch of VBN: fixed noise, drawn once from the model's seed, saved with the weights.
+        self.reference_z = self.add_weight(
+            shape=(self.virtual_batch_norm, self.latent_dim), trainable=False, name="reference_z",
+            initializer=keras.initializers.RandomNormal(seed=seed)) if self.virtual_batch_norm else None
         self._finish_build()
         self.historical = [
             self.add_weight(shape=v.shape, initializer="zeros", trainable=False, name=f"historical_{i}")
@@ -118,6 +131,11 @@ class ImprovedGAN(SGAN):
         # Salimans et al. 2016 code: Adam, beta_1 0.5; lr 3e-4 (CIFAR/SVHN), 3e-3 (MNIST).
         return {role: keras.optimizers.Adam(self.learning_rate, beta_1=0.5) for role in self.roles}
 
+    def generate(self, z, training=False):
+        if self.reference_z is None:
+            return self.generator(z, training=training)
+        return nets.run_virtual_batch(self.generator, self.reference_z, z, training)
+
     def logits(self, x, training=False):
         h = self.features(x, training=training)
         if self.minibatch is not None:
@@ -126,7 +144,7 @@ class ImprovedGAN(SGAN):
 
     def discriminator_losses(self, x, x_labeled, y_labeled, z, training=True):
         """L_D and its parts. The unlabelled images `x` come without labels."""
-        x_fake = ops.stop_gradient(self.generator(z, training=training))
+        x_fake = ops.stop_gradient(self.generate(z, training=training))
         supervised = losses.cross_entropy(y_labeled, self.logits(x_labeled, training))
         real = losses.kplus1_real_loss_smoothed(self.logits(x, training), self.label_smoothing)
         unsupervised = real + losses.kplus1_fake_loss(self.logits(x_fake, training))

@@ -93,9 +93,13 @@ class SGAN(NetClassifier, ZooModel):
         # Salimans et al. 2016 code: Adam, lr 3e-4, beta_1 0.5 for both players.
         return {role: keras.optimizers.Adam(3e-4, beta_1=0.5) for role in self.roles}
 
+    def generate(self, z, training=False):
+        """G(z) (Improved-GAN's virtual batch norm overrides it)."""
+        return self.generator(z, training=training)
+
     def discriminator_losses(self, x, x_labeled, y_labeled, z, training=True):
         """L_D and its parts. The unlabelled images `x` come without labels."""
-        x_fake = ops.stop_gradient(self.generator(z, training=training))
+        x_fake = ops.stop_gradient(self.generate(z, training=training))
         supervised = losses.cross_entropy(y_labeled, self.logits(x_labeled, training))
         unsupervised = (losses.kplus1_real_loss(self.logits(x, training))
                         + losses.kplus1_fake_loss(self.logits(x_fake, training)))
@@ -103,7 +107,7 @@ class SGAN(NetClassifier, ZooModel):
         return loss, {"d_loss": loss, "d_supervised": supervised, "d_unsupervised": unsupervised}
 
     def generator_losses(self, x, z, training=True):
-        x_fake = self.generator(z, training=training)
+        x_fake = self.generate(z, training=training)
         if self.generator_loss == "feature_matching":
             loss = losses.feature_matching(self.features(x, training=training),
                                            self.features(x_fake, training=training))
@@ -122,4 +126,4 @@ class SGAN(NetClassifier, ZooModel):
     # ------------------------------------------------------------ capabilities
     def _sample_batch(self, n, labels, seed_generator):
         z = keras.random.normal((n, self.latent_dim), seed=seed_generator)
-        return self.generator(z, training=False)
+        return self.generate(z, training=False)
