@@ -33,6 +33,7 @@ def split_gaussian(stats):
 
 # ------------------------------------------------------- weight normalization
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 from keras import layers as _layers  # noqa: E402
 
 
@@ -201,3 +202,54 @@ class VirtualBatchNormalization(_layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "reference_size": self.reference_size, "epsilon": self.epsilon}
+
+
+# ------------------------------------------------------------- masked convolution
+@keras.saving.register_keras_serializable(package="zoo")
+class MaskedConv2D(_layers.Conv2D):
+    """A PixelCNN convolution (van den Oord et al. 2016, arXiv 1601.06759, Sec. 3.5, Fig. 2).
+
+    The kernel is masked so that an output pixel sees only the input pixels
+    before it in raster order (rows above; the same row to its left): mask
+    "A" (the first layer) also hides the pixel itself, mask "B" (the later
+    layers) lets it see its own position, which by then holds only
+    information from earlier pixels. Single-channel images (the colour
+    ordering of RGB PixelCNNs is not implemented). `padding` is "same".
+    """
+
+    def __init__(self, filters, kernel_size, mask_type="B", **kwargs):
+        kwargs.pop("padding", None)
+        super().__init__(filters, kernel_size, padding="same", **kwargs)
+        if mask_type not in ("A", "B"):
+            raise ValueError(f"mask_type must be 'A' or 'B'; got {mask_type!r}")
+        self.mask_type = mask_type
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        height, width = self.kernel_size
+        if height % 2 == 0 or width % 2 == 0:
+            raise ValueError(f"MaskedConv2D needs an odd kernel size; got {self.kernel_size}")
+        mask = np.ones((height, width, 1, 1), "float32")
+        mask[height // 2, width // 2 + (self.mask_type == "B"):] = 0.0
+        mask[height // 2 + 1:] = 0.0
+        self.mask = mask
+
+    def convolution_op(self, inputs, kernel):
+        return super().convolution_op(inputs, kernel * ops.cast(self.mask, kernel.dtype))
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("padding", None)
+        return {**config, "mask_type": self.mask_type}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class BernoulliLogDensity(_layers.Layer):
+    """[images in [-1, 1], per-pixel logits] -> log p(x) per example under independent Bernoulli
+    pixels with the grey levels mapped to [0, 1] as targets (`zoo.losses.bernoulli_log_likelihood`)."""
+
+    def call(self, inputs):
+        from zoo.losses import bernoulli_log_likelihood
+
+        images, logits = inputs
+        return bernoulli_log_likelihood((ops.cast(images, logits.dtype) + 1.0) / 2.0, logits)
