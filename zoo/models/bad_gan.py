@@ -32,7 +32,8 @@ class BadGAN(ImprovedGAN):
 
     PT is the pull-away term (`zoo.losses.pull_away_term`) on D's features of
     a generated batch, the paper's entropy surrogate on MNIST/SVHN. The low-
-    density term needs a pre-trained density model p (the paper: PixelCNN++):
+    density term needs a pre-trained density model p (the paper: PixelCNN++;
+    the zoo's `pixelcnn`, once trained, gives one: `.density_model()`):
     `density_model` is any Keras model image -> per-example log density
     (frozen here); eps is the `density_quantile` quantile of log p on the
     current unlabelled batch (the paper's code: a 10% quantile threshold).
