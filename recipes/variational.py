@@ -12,17 +12,11 @@ generator (500-500 with batch norm) stand in for them; the heads on top are
 `zoo.nets.mlp_head` with the papers' unit counts. This is the main
 architectural deviation.
 
-Measured at the `cpu` scale (2-core CPU shared with other jobs, load 10-37, so
-wall times are inflated), test error %, mean ± sd over seeds 0-2 (fewer where
-stated), paper beside:
-
-    digits-50, 1000 steps:  m1 15.53 ± 0.23 | m2 6.00 ± 2.03 | m1_m2 21.87 ± 2.30 |
-                            adgm 6.73 ± 2.20 | sdgm 6.13 ± 1.70
-    MNIST-100, 2000 steps:  m1 26.69 ± 0.48 (paper M1+TSVM 11.82) | m2 18.59 ± 1.27 (paper 11.97) |
-                            m1_m2 17.84 ± 0.46 (2 seeds; paper 3.33) | adgm 21.71 (1 seed; paper 0.96) |
-                            sdgm 20.20 (1 seed; paper 1.32)
-
-2000 steps are 3.3 epochs of MNIST; the papers train for hundreds to thousands.
+The numbers of the `cpu` scale are in benchmarks/results/cpu/ssl.md (digits-50
+at 1000 x 64; MNIST-100 and Fashion-MNIST-100 at `recipes.CPU_28`, one epoch).
+An earlier run at 2000 steps of MNIST-100 (3.3 epochs) gave m1 26.69 ± 0.48,
+m2 18.59 ± 1.27, m1_m2 17.84 ± 0.46 (2 seeds), adgm 21.71 and sdgm 20.20 (1
+seed) % error; the papers train for hundreds to thousands of epochs.
 """
 
 from recipes import CPU_28, Recipe
