@@ -207,6 +207,24 @@ def write_report(rows, out, command, plots=True):
     return report.write_text(text, os.path.join(out, "ssl.md"))
 
 
+def readme_table(summary):
+    """The compact table of the README: every method's error beside its baseline's and the paper's."""
+    if summary.empty:
+        return ""
+    names = {"digits": "digits", "mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+    lines = ["| method | dataset | labels | steps x batch | error % | baseline % (same net, labels only) | paper % |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    shown = summary[summary["method"] != "supervised"].sort_values(["dataset", "labels", "error_mean"])
+    for row in shown.itertuples():
+        baseline = "—" if row.baseline_error_pct is None or row.baseline_error_pct != row.baseline_error_pct \
+            else f"{row.baseline_error_pct:.2f}"
+        paper = "—" if row.paper_error_pct is None or row.paper_error_pct != row.paper_error_pct \
+            else f"{row.paper_error_pct:.2f} ({row.paper_reference})"
+        lines.append(f"| {row.method} | {names.get(row.dataset, row.dataset)} | {row.labels} | "
+                     f"{row.steps} x {row.batch_size} | {row.error_pct} | {baseline} | {paper} |")
+    return "\n".join(lines) + "\n"
+
+
 def _recipe_notes(summary):
     """Each reported recipe's steps at its scales and its notes (deviations from the paper)."""
     import recipes
@@ -234,6 +252,7 @@ def main(argv=None):
     parser.add_argument("--out", default=None, help="report folder (default benchmarks/results/<cpu|gpu>)")
     parser.add_argument("--in-process", action="store_true", help="run in this process (faster start, shared memory)")
     parser.add_argument("--report-only", action="store_true", help="rewrite the report from the runs already there")
+    parser.add_argument("--readme", action="store_true", help="print the README's summary table of the report")
     parser.add_argument("--verbose", type=int, default=0)
     args = parser.parse_args(argv)
     split = lambda s: [v.strip() for v in s.split(",") if v.strip()] if s else None  # noqa: E731
@@ -255,6 +274,8 @@ def main(argv=None):
                      isolate=not args.in_process, verbose=args.verbose)
     path = write_report(rows, out, command)
     print(f"wrote {path}")
+    if args.readme:
+        print(readme_table(summarize(runs_table(rows))))
 
 
 if __name__ == "__main__":
