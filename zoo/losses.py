@@ -35,6 +35,27 @@ def batch_mean(x):
     return context.all_reduce(tf.distribute.ReduceOp.MEAN, local)
 
 
+def batch_sum(x):
+    """Sum over axis 0 of the *global* batch (all-reduced across replicas, differentiably)."""
+    local = ops.sum(x, axis=0)
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return local
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, local)
+
+
+def batch_gather(x):
+    """The *global* batch of `x`: every replica's rows, concatenated in replica order.
+
+    For losses over pairs of examples (the pull-away term); the all-gather
+    passes gradients back to the replica that owns each row.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return x
+    return context.all_gather(x, axis=0)
+
+
 # ----------------------------------------------------------- classification
 def cross_entropy(labels, logits):
     """Mean softmax cross-entropy of integer `labels` under `logits`."""
@@ -258,14 +279,18 @@ def classwise_feature_matching(real_features, real_labels, fake_features, fake_l
 
         (1/K) sum_k || mean_{i: y_i = k} f(x_i) - mean_{j: y_j = k} f(G(z_j, k)) ||^2 / dim
 
-    Classes absent from either batch contribute 0.
+    Classes absent from either batch contribute 0. Class sums and counts are
+    those of the global batch under `tf.distribute` (`batch_sum`).
     """
     real_onehot = ops.one_hot(ops.cast(real_labels, "int32"), num_classes)
     fake_onehot = ops.one_hot(ops.cast(fake_labels, "int32"), num_classes)
-    real_counts = ops.sum(real_onehot, axis=0)
-    fake_counts = ops.sum(fake_onehot, axis=0)
-    real_means = ops.matmul(ops.transpose(real_onehot), real_features) / ops.maximum(real_counts, 1.0)[:, None]
-    fake_means = ops.matmul(ops.transpose(fake_onehot), fake_features) / ops.maximum(fake_counts, 1.0)[:, None]
+    real_counts = batch_sum(real_onehot)
+    fake_counts = batch_sum(fake_onehot)
+    # (K, dim) class sums as a batch sum of per-example outer products onehot_i f_i^T.
+    real_sums = batch_sum(real_onehot[:, :, None] * real_features[:, None, :])
+    fake_sums = batch_sum(fake_onehot[:, :, None] * fake_features[:, None, :])
+    real_means = real_sums / ops.maximum(real_counts, 1.0)[:, None]
+    fake_means = fake_sums / ops.maximum(fake_counts, 1.0)[:, None]
     present = ops.cast((real_counts > 0) & (fake_counts > 0), real_features.dtype)
     per_class = ops.mean(ops.square(real_means - fake_means), axis=-1)
     return ops.sum(present * per_class) / num_classes
@@ -277,7 +302,10 @@ def pull_away_term(features):
     surrogate, Dai et al. 2017, Sec. 4):
 
         PT = 1 / (N (N - 1)) sum_{i != j} ( f_i . f_j / (||f_i|| ||f_j||) )^2
+
+    over the global batch under `tf.distribute` (`batch_gather`).
     """
+    features = batch_gather(features)
     f = ops.reshape(features, (ops.shape(features)[0], -1))
     f = f / ops.sqrt(ops.sum(ops.square(f), axis=-1, keepdims=True) + 1e-12)
     n = ops.cast(ops.shape(f)[0], f.dtype)
