@@ -1,4 +1,4 @@
-"""Test set-up: two logical CPU devices (for the distribution tests) and quiet logs.
+"""Test set-up: two logical CPU devices (for the distribution tests), quiet logs, one thread pool per worker.
 
 The logical devices must be configured before TensorFlow initialises its
 runtime, hence here, at import time of the test session.
@@ -12,6 +12,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Several pytest-xdist workers share the cores: one TensorFlow thread pool each, not one per core each.
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
 
 _cpus = tf.config.list_physical_devices("CPU")
 tf.config.set_logical_device_configuration(
