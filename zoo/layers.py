@@ -146,3 +146,12 @@ class MinibatchDiscrimination(_layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "num_kernels": self.num_kernels, "kernel_dim": self.kernel_dim}
+
+
+def scale_gradient(x, weight):
+    """`x` in the forward pass; its gradient multiplied by `weight` in the backward pass
+    (0: a stop-gradient, 1: the identity)."""
+    if weight == 1.0:
+        return x
+    held = ops.stop_gradient(x)
+    return held if weight == 0.0 else held + weight * (x - held)
