@@ -136,25 +136,26 @@ def _expert_net_alone(data, steps, latent_dim, hidden):
     net = keras.Model(images, expert(vae.posterior_head(vae.encoder(images))[:, :latent_dim]))
     net.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     net.fit(data.train(64).map(lambda b: (b["x_labeled"], b["y_labeled"])), epochs=1, steps_per_epoch=steps,
-            verbose=0)
+            verbose=0, shuffle=False)
     return float(np.mean(np.argmax(net.predict(data.x_test, verbose=0), -1) == data.y_test))
 
 
 @pytest.mark.slow
 def test_it_beats_its_classifier_net_trained_on_labels_alone(digits):
-    """250 steps x 64, 2 slots, latent 16, experts of 64 units, alpha 5.
+    """150 steps x 64, 2 slots, latent 16, experts of 64 units, alpha 5.
 
     Measured (digits, 50 labels, 500 test images), infinite VAE vs the same classifier net on
-    the labels alone: seed 0 0.818 vs 0.764 (+0.054), seed 1 0.828 vs 0.732 (+0.096), seed 2
-    0.826 vs 0.742 (+0.084). Bar: +0.03. (The zoo's `supervised` conv net, with dropout and
-    input noise, reaches 0.84 at 300 steps: the mixture does not beat that regularised net at
-    this budget.)
+    the labels alone, 150 steps: seed 0 0.858 vs 0.772 (+0.086), seed 1 0.806 vs 0.722 (+0.084),
+    seed 2 0.826 vs 0.750 (+0.076); 250 steps: +0.054, +0.096, +0.084. Bar: +0.04.
+    The zoo's `supervised` conv net, with dropout and input noise, reaches 0.84 at 300 steps
+    (0.85 at 600): at this budget the mixture does not beat that regularised net, only its own
+    classifier net without the unlabelled data.
     """
-    steps, kwargs = 250, {"max_components": 2, "latent_dim": 16, "expert_hidden": 64, "alpha": 5.0}
+    steps, kwargs = 150, {"max_components": 2, "latent_dim": 16, "expert_hidden": 64, "alpha": 5.0}
     keras.utils.set_random_seed(0)
     model = zoo.load("infinite_vae", input_shape=digits.input_shape, num_classes=10, seed=0, **kwargs)
     model.fit(digits.train(64), epochs=1, steps_per_epoch=steps, verbose=0)
     accuracy = zoo.metrics.accuracy(model, digits.x_test, digits.y_test)
     keras.utils.set_random_seed(0)
     baseline = _expert_net_alone(digits, steps, 16, 64)
-    assert accuracy >= baseline + 0.03, (accuracy, baseline)
+    assert accuracy >= baseline + 0.04, (accuracy, baseline)
