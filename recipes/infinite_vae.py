@@ -23,7 +23,7 @@ _PAPER = {"reference": "Abbasnejad et al. 2017 (arXiv 1611.07800), MNIST semi-su
 RECIPES = [
     Recipe(
         name="infinite_vae_digits_50", method="infinite_vae", dataset="digits", labels=50,
-        hparams={"max_components": 5, "concentration": 1.0, "latent_dim": 16, "expert_hidden": 64, "alpha": 5.0},
+        hparams={"max_components": 5, "concentration": 1.0, "latent_dim": 16, "expert_hidden": 64, "classification_weight": 5.0},
         scales={"cpu": {"steps": 1000, "batch_size": 64}},
         notes="No paper reports digits; the zoo's conv_small VAEs. Measured (1000 steps x 64): "
               "see recipes/infinite_vae.py's module docstring.",
@@ -31,7 +31,7 @@ RECIPES = [
     Recipe(
         name="infinite_vae_mnist_100", method="infinite_vae", dataset="mnist", labels=100,
         hparams={"max_components": 10, "concentration": 1.0, "latent_dim": 32, "expert_hidden": 128,
-                 "alpha": 5.0},
+                 "classification_weight": 5.0},
         scales={"cpu": {"steps": 2000, "batch_size": 100, "hparams": {"max_components": 4}},
                 "paper": {"steps": 600 * 300, "batch_size": 100}},
         paper=_PAPER,
@@ -40,7 +40,7 @@ RECIPES = [
     ),
     Recipe(
         name="infinite_vae_fashion_mnist_100", method="infinite_vae", dataset="fashion_mnist", labels=100,
-        hparams={"max_components": 4, "concentration": 1.0, "latent_dim": 32, "expert_hidden": 128, "alpha": 5.0},
+        hparams={"max_components": 4, "concentration": 1.0, "latent_dim": 32, "expert_hidden": 128, "classification_weight": 5.0},
         scales={"cpu": {"steps": 2000, "batch_size": 100}},
         notes="No paper setting; the MNIST-100 cpu recipe on Fashion-MNIST.",
     ),

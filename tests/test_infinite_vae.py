@@ -112,7 +112,7 @@ def test_unlabeled_terms_never_see_labels(digits):
     ({"concentration": -1.0}, "concentration"),
     ({"initial_components": 3}, "initial_components"),
     ({"count_decay": 1.0}, "count_decay"),
-    ({"alpha": -1.0}, "alpha"),
+    ({"classification_weight": -1.0}, "classification_weight"),
 ])
 def test_bad_hyper_parameters_are_clear_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -142,7 +142,7 @@ def _expert_net_alone(data, steps, latent_dim, hidden):
 
 @pytest.mark.slow
 def test_it_beats_its_classifier_net_trained_on_labels_alone(digits):
-    """150 steps x 64, 2 slots, latent 16, experts of 64 units, alpha 5.
+    """150 steps x 64, 2 slots, latent 16, experts of 64 units, classification_weight 5.
 
     Measured (digits, 50 labels, 500 test images), infinite VAE vs the same classifier net on
     the labels alone, 150 steps: seed 0 0.858 vs 0.772 (+0.086), seed 1 0.806 vs 0.722 (+0.084),
@@ -151,7 +151,7 @@ def test_it_beats_its_classifier_net_trained_on_labels_alone(digits):
     (0.85 at 600): at this budget the mixture does not beat that regularised net, only its own
     classifier net without the unlabelled data.
     """
-    steps, kwargs = 150, {"max_components": 2, "latent_dim": 16, "expert_hidden": 64, "alpha": 5.0}
+    steps, kwargs = 150, {"max_components": 2, "latent_dim": 16, "expert_hidden": 64, "classification_weight": 5.0}
     keras.utils.set_random_seed(0)
     model = zoo.load("infinite_vae", input_shape=digits.input_shape, num_classes=10, seed=0, **kwargs)
     model.fit(digits.train(64), epochs=1, steps_per_epoch=steps, verbose=0)
