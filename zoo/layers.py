@@ -253,3 +253,12 @@ class BernoulliLogDensity(_layers.Layer):
 
         images, logits = inputs
         return bernoulli_log_likelihood((ops.cast(images, logits.dtype) + 1.0) / 2.0, logits)
+
+
+def scale_gradient(x, weight):
+    """`x` in the forward pass; its gradient multiplied by `weight` in the backward pass
+    (0: a stop-gradient, 1: the identity)."""
+    if weight == 1.0:
+        return x
+    held = ops.stop_gradient(x)
+    return held if weight == 0.0 else held + weight * (x - held)
