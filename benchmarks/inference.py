@@ -15,6 +15,8 @@ import argparse
 import os
 import sys
 
+from benchmarks import report
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
@@ -48,17 +50,9 @@ def run_ssl(names, seeds, scale, data_dir, steps=None):
         f.write("# SSL test error, inference-by-adversaries family\n\n")
         f.write(f"Machine: {table['machine'].iloc[-1]}; {table['versions'].iloc[-1]}. "
                 "Shared 2-core CPU: wall times are inflated by other jobs.\n\n")
-        f.write(summary.to_markdown(index=False, floatfmt=".4f") if _has_tabulate() else summary.to_string())
+        f.write(report.markdown_table(summary.round(4)))
         f.write("\n")
     print(summary.to_string())
-
-
-def _has_tabulate():
-    try:
-        import tabulate  # noqa: F401
-        return True
-    except ImportError:
-        return False
 
 
 def plot_codes(steps, prior, seed, learning_rate=2e-4):
