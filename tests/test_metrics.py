@@ -7,6 +7,7 @@ import pytest
 import scipy.linalg
 from scipy.special import logsumexp
 
+import zoo
 from zoo import metrics
 from zoo.metrics import sample_quality as sq
 
@@ -200,3 +201,30 @@ def test_parzen_bandwidth_search_picks_the_validation_optimum():
     result = metrics.parzen_log_likelihood(test, samples, validation=validation, sigmas=sigmas)
     assert result["sigma"] == pytest.approx(best)
     assert result["mean"] == pytest.approx(mean_ll(test, best), rel=1e-6)
+
+
+class _Encoder:
+    """A stand-in with `encode`: raw pixels, or features that carry no information."""
+
+    def __init__(self, noise=False):
+        self.noise = noise
+
+    def encode(self, x):
+        x = np.asarray(x).reshape(len(x), -1)
+        return np.random.default_rng(0).normal(size=x.shape) if self.noise else x
+
+
+def test_linear_probe_is_a_linear_svm_on_the_labelled_features(digits50):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+
+    result = zoo.metrics.linear_probe(_Encoder(), digits50, head="svm")
+    x, y = digits50.labeled()
+    reference = make_pipeline(StandardScaler(), LinearSVC(C=1.0, max_iter=20000)).fit(x.reshape(len(x), -1), y)
+    want = (reference.predict(digits50.x_test.reshape(len(digits50.x_test), -1)) == digits50.y_test).mean()
+    assert result["accuracy"] == pytest.approx(want) and result["num_labeled"] == 50
+    assert result["feature_dim"] == 64 and result["accuracy"] > 0.7  # raw 8x8 pixels are nearly separable
+    assert zoo.metrics.linear_probe(_Encoder(noise=True), digits50, head="logistic")["accuracy"] < 0.25
+    with pytest.raises(ValueError, match="head"):
+        zoo.metrics.linear_probe(_Encoder(), digits50, head="knn")

@@ -5,7 +5,8 @@
     model = zoo.load("vae", input_shape=data.input_shape)
     zoo.metrics.evaluate(model, data, n=2000)   # fid, kid, inception_score, ..., extractor, n_generated, ...
 
-* `accuracy`, `error_rate`: anything with `classify`, batched.
+* `accuracy`, `error_rate`: anything with `classify`, batched; `linear_probe`:
+  a linear SVM / logistic regression on anything with `encode` (ALI's protocol).
 * `frechet_distance`, `kernel_inception_distance`, `inception_score`,
   `precision_recall`, `mmd`, `parzen_log_likelihood`: pure numpy functions
   of features / probabilities / pixels (`zoo.metrics.sample_quality`).
@@ -14,7 +15,7 @@
 * `evaluate`: all of them on one model and dataset, streamed, with the protocol.
 """
 
-from zoo.metrics.classification import accuracy, error_rate  # noqa: F401
+from zoo.metrics.classification import accuracy, error_rate, linear_probe  # noqa: F401
 from zoo.metrics.evaluate import METRICS, evaluate  # noqa: F401
 from zoo.metrics.extractors import (  # noqa: F401
     DomainClassifier,

@@ -29,3 +29,46 @@ def accuracy(model, x, y=None, batch_size=500):
 def error_rate(model, x, y=None, batch_size=500):
     """1 - accuracy."""
     return 1.0 - accuracy(model, x, y, batch_size)
+
+
+def linear_probe(model, data, head="svm", c=1.0, standardize=True):
+    """Test accuracy of a linear classifier on `model.encode` features of the labelled examples.
+
+    The protocol of the feature-learning papers: BiGAN (Donahue et al. 2016,
+    Sec. 4.1) and ALI (Dumoulin et al. 2016, Sec. 4.2, an L2-SVM on the
+    encoder's features) train a linear classifier on the learned
+    representation of the labelled set and report its test error; M1 (Kingma
+    et al. 2014) does the same with a TSVM.
+
+    Args:
+        model: anything with `encode` (bigan, ali, aae, vae, m1, ...).
+        data: a `zoo.data` SSLData: its labelled examples train the probe,
+            its test split scores it.
+        head: "svm" (one-vs-rest linear L2-SVM, scikit-learn's LinearSVC, as
+            ALI) or "logistic" (multinomial logistic regression).
+        c: inverse regularisation strength of the head.
+        standardize: scale each feature to zero mean and unit variance on
+            the labelled set first.
+
+    Returns:
+        dict: accuracy, error, head, feature_dim, num_labeled.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+
+    if head not in ("svm", "logistic"):
+        raise ValueError(f"head must be 'svm' or 'logistic'; got {head!r}")
+    x_labeled, y_labeled = data.labeled()
+    y_labeled = np.asarray(y_labeled).astype("int64")
+    if len(np.unique(y_labeled)) < 2:
+        raise ValueError("a linear probe needs labelled examples of at least two classes")
+    train = np.asarray(model.encode(x_labeled)).reshape(len(x_labeled), -1)
+    test = np.asarray(model.encode(data.x_test)).reshape(len(data.x_test), -1)
+    classifier = LinearSVC(C=c, max_iter=20000) if head == "svm" else LogisticRegression(C=c, max_iter=5000)
+    probe = make_pipeline(StandardScaler(), classifier) if standardize else classifier
+    probe.fit(train, y_labeled)
+    accuracy_ = float((probe.predict(test) == np.asarray(data.y_test)).mean())
+    return {"accuracy": accuracy_, "error": 1.0 - accuracy_, "head": head, "feature_dim": int(train.shape[1]),
+            "num_labeled": int(len(y_labeled))}
