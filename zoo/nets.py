@@ -260,8 +260,8 @@ def unary_joint_discriminator(arch, input_shape, latent_dim, *, units=512, dropo
     Donahue & Simonyan 2019 (arXiv 1907.02544), Sec. 2: F(x) is an image
     feature net (`features(arch, ...)`), H(z) an MLP on the code (two leaky-ReLU
     layers of `units`), J an MLP (two layers of `units`) on the concatenation
-    [F(x), H(z)]; each of the three gets its own linear score,
-    s_x = theta_x . F(x), s_z = theta_z . H(z), s_xz = theta_xz . J(F(x), H(z)).
+    [F(x), H(z)]; each of the three gets its own linear score, without bias as
+    in the paper: s_x = theta_x . F(x), s_z = theta_z . H(z), s_xz = theta_xz . J(F(x), H(z)).
     """
     image_features = features(arch, input_shape, dropout=dropout, width=width, name=f"{name}_F")
     image = keras.Input(shape=tuple(input_shape), name="image")
@@ -277,6 +277,6 @@ def unary_joint_discriminator(arch, input_shape, latent_dim, *, units=512, dropo
     fx = image_features(image)
     hz = mlp(code)
     jxz = mlp(layers.Concatenate()([fx, hz]))
-    scores = [layers.Dense(1, dtype="float32", name=f"{name}_{s}")(h)
+    scores = [layers.Dense(1, use_bias=False, dtype="float32", name=f"{name}_{s}")(h)
               for s, h in (("s_x", fx), ("s_z", hz), ("s_xz", jxz))]
     return keras.Model([image, code], layers.Concatenate(dtype="float32")(scores), name=name)

@@ -47,10 +47,14 @@ class AugmentedBiGAN(SemiSupervisedALI):
               - E_x log D(x, E(x)) - E_z log(1 - D(G(z), z))
               - a E_x log(1 - D(G(E(x)), E(x))) + lambda Omega                (role "d")
 
-    Both Jacobian-vector products (J_z G eps and J_x l v) are computed exactly
-    by forward-mode differentiation (`zoo.layers.jvp`), not by finite
-    differences; tests/test_augmented_bigan.py checks Omega against central
-    differences.
+    The tangent J_z G(E(x)) eps is computed exactly by forward-mode
+    differentiation (`zoo.layers.jvp`; it needs no gradient, G is not trained
+    by Omega). The classifier's derivative along it, J_x l v, is a central
+    difference, (l(x + h v) - l(x - h v)) / 2h with h = 0.01 (the unit v moves
+    x by 0.01 in L2 norm), because Omega must itself be differentiated to train
+    D: a forward-mode product inside the training tape is second-order, which
+    XLA (on by default on GPUs) cannot differentiate through D's concatenation.
+    tests/test_augmented_bigan.py checks both against numpy central differences.
 
     Choices where the paper is silent or where we could not check it (the
     paper's full text was not at hand when this was written: the equations
@@ -61,11 +65,11 @@ class AugmentedBiGAN(SemiSupervisedALI):
       steps D only (E is not asked to make the classifier invariant).
     * Omega penalises the K logits (not the softmax), so it also keeps D's
       real/fake score flat along the manifold; one random direction per
-      example and step, normalised to unit length so that lambda does not
-      depend on the scale of G's Jacobian.
+      example and step (eps is the step's latent noise), normalised to unit
+      length so that lambda does not depend on the scale of G's Jacobian.
     * G is evaluated in inference mode for the tangents (batch norm with its
-      moving statistics: G as it samples), and the tangents carry no
-      gradient (G is not trained by Omega).
+      moving statistics: G as it samples), and D in inference mode for the
+      two finite-difference points (no dropout, so both see the same net).
     * The paper's further refinement of the tangent space (a low-dimensional
       latent auto-encoder p, p-bar whose Jacobian picks the dominant
       directions) is not implemented: the tangents are those of G itself.
@@ -106,6 +110,8 @@ class AugmentedBiGAN(SemiSupervisedALI):
     log_names = ("d_loss", "d_supervised", "d_tangent", "g_loss", "g_augmented")
     eval_log_names = ("reconstruction",)
     stochastic_encoder = False
+    #: Step h of the central difference (l(x + h v) - l(x - h v)) / 2h along a unit tangent v.
+    finite_difference_step = 1e-2
 
     def __init__(self, input_shape, num_classes, latent_dim=100, arch="auto", prior="uniform",
                  discriminator_units=512, dropout=0.2, learning_rate=3e-4, supervised_weight=1.0,
@@ -140,11 +146,13 @@ class AugmentedBiGAN(SemiSupervisedALI):
         norm = ops.sqrt(ops.sum(ops.square(v), axis=(1, 2, 3), keepdims=True))
         return v / (norm + 1e-12)
 
-    def tangent_penalty(self, x, eps, training=True):
-        """Omega = E_x ||J_x l(x, E(x)) v||^2 along the tangents v of `tangents(x, eps)`."""
+    def tangent_penalty(self, x, eps):
+        """Omega = E_x ||J_x l(x, E(x)) v||^2 along the tangents v of `tangents(x, eps)`,
+        J_x l v by central differences of step `finite_difference_step`, D in inference mode."""
         x = ops.convert_to_tensor(x)
-        derivatives = jvp(lambda x_: self.logits(x_, training), x, self.tangents(x, eps))
-        return losses.tangent_penalty(derivatives)
+        v = self.finite_difference_step * self.tangents(x, eps)
+        ahead, behind = ops.split(self.logits(ops.concatenate([x + v, x - v]), training=False), 2)
+        return losses.tangent_penalty((ahead - behind) / (2.0 * self.finite_difference_step))
 
     # -------------------------------------------------------------- losses
     def discriminator_losses(self, x, z_prior, noise, training=True):
@@ -154,7 +162,7 @@ class AugmentedBiGAN(SemiSupervisedALI):
         loss = (self.real_loss(self.discriminator(data, training=training))
                 + self.fake_loss(self.discriminator(generated, training=training))
                 + self.augmented_weight * self.fake_loss(self.discriminator(reconstructed, training=training)))
-        tangent = self.tangent_penalty(x, noise, training) if self.tangent_weight else ops.zeros(())
+        tangent = self.tangent_penalty(x, noise) if self.tangent_weight else ops.zeros(())
         loss = loss + self.tangent_weight * tangent
         return loss, {"d_loss": loss, "d_tangent": tangent}
 
