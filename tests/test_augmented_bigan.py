@@ -143,7 +143,12 @@ def test_augmented_bigan_beats_supervised_baseline(digits50):
 
 @pytest.mark.slow
 def test_bigbigan_learns_to_reconstruct_and_sample():
-    # MEASURED: see the comment of the bars below.
+    # digits, latent_dim 16 (conv_small), H and J of 64 units, 300 steps of batch 64. Test reconstruction
+    # MSE of G(E(x)) and MMD^2 (bandwidths 1, 2, 4, 8) between 500 samples and 500 test images, measured
+    # untrained -> trained, seeds 0 / 1 / 2:
+    #   reconstruction 0.718 -> 0.525 / 0.525 / 0.560   (x 0.73 / 0.73 / 0.78)
+    #   MMD^2          3.17  -> 1.25 / 1.48 / 0.85      (x 0.39 / 0.47 / 0.27)
+    # (bigan at the same budget, tests/test_bigan.py: x 0.88 and x 0.74). Bars set above the worst seed.
     keras.utils.set_random_seed(0)
     data = zoo.data.load("digits", seed=0)
     model = zoo.load("bigbigan", input_shape=data.input_shape, latent_dim=16, discriminator_units=64, seed=0)
@@ -156,6 +161,5 @@ def test_bigbigan_learns_to_reconstruct_and_sample():
     untrained = scores()
     model.fit(data.train(64), epochs=1, steps_per_epoch=300, verbose=0)
     trained = scores()
-    print(untrained, trained)
-    assert trained[0] <= 1.0 * untrained[0], (untrained, trained)
-    assert trained[1] <= 1.0 * untrained[1], (untrained, trained)
+    assert trained[0] <= 0.85 * untrained[0], (untrained, trained)
+    assert trained[1] <= 0.6 * untrained[1], (untrained, trained)

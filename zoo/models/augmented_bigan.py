@@ -133,11 +133,17 @@ class AugmentedBiGAN(SemiSupervisedALI):
 
     # --------------------------------------------------------------- pairs
     def pairs(self, x, z_prior, training=True):
-        """The three kinds of pairs: data (x, E(x)), generated (G(z), z), reconstruction (G(E(x)), E(x))."""
+        """The three kinds of pairs, stacked along the batch: data (x, E(x)), generated (G(z), z),
+        reconstruction (G(E(x)), E(x)); `x` and `z_prior` have the same batch size."""
         x = ops.convert_to_tensor(x)
         z_data = self.posterior(x, training)[0]
-        return [x, z_data], [self.generator(z_prior, training=training), z_prior], \
-            [self.generator(z_data, training=training), z_data]
+        images = [x, self.generator(z_prior, training=training), self.generator(z_data, training=training)]
+        return ops.concatenate(images), ops.concatenate([z_data, z_prior, z_data])
+
+    @staticmethod
+    def split_pairs(outputs):
+        """D's outputs on `pairs(...)` -> (data, generated, reconstruction)."""
+        return ops.split(outputs, 3)
 
     def tangents(self, x, eps):
         """Unit tangent vectors of the data manifold at x: J_z G(z) eps at z = E(x), normalised."""
@@ -157,19 +163,18 @@ class AugmentedBiGAN(SemiSupervisedALI):
     # -------------------------------------------------------------- losses
     def discriminator_losses(self, x, z_prior, noise, training=True):
         """L_D's unsupervised terms and Omega, on the unlabelled images (no labels)."""
-        data, generated, reconstructed = [[ops.stop_gradient(t) for t in pair]
-                                          for pair in self.pairs(x, z_prior, training)]
-        loss = (self.real_loss(self.discriminator(data, training=training))
-                + self.fake_loss(self.discriminator(generated, training=training))
-                + self.augmented_weight * self.fake_loss(self.discriminator(reconstructed, training=training)))
+        images, codes = (ops.stop_gradient(t) for t in self.pairs(x, z_prior, training))
+        data, generated, reconstructed = self.split_pairs(self.discriminator([images, codes], training=training))
+        loss = (self.real_loss(data) + self.fake_loss(generated)
+                + self.augmented_weight * self.fake_loss(reconstructed))
         tangent = self.tangent_penalty(x, noise) if self.tangent_weight else ops.zeros(())
         loss = loss + self.tangent_weight * tangent
         return loss, {"d_loss": loss, "d_tangent": tangent}
 
     def generator_losses(self, x, z_prior, noise, training=True):
         """L_GE: feature matching of data pairs against generated and reconstruction pairs (no labels)."""
-        data, generated, reconstructed = [self.discriminator_features(pair, training=training)
-                                          for pair in self.pairs(x, z_prior, training)]
+        features = self.discriminator_features(list(self.pairs(x, z_prior, training)), training=training)
+        data, generated, reconstructed = self.split_pairs(features)
         augmented = losses.feature_matching(data, reconstructed)
         loss = losses.feature_matching(data, generated) + self.augmented_weight * augmented
         return loss, {"g_loss": loss, "g_augmented": augmented}
