@@ -26,25 +26,28 @@ def _np(x):
 
 # ------------------------------------------------------------ tangent penalty
 def test_tangent_penalty_against_central_differences(digits50):
-    """Omega = mean_x ||J_x l(x, E(x)) v||^2 with v = J_z G(E(x)) eps / ||.||, rebuilt from numpy
-    central differences of the model's own nets (G at E(x) along eps; then l(x, E(x)) along v)."""
+    """Omega = mean_x ||J_x l(x, E(x)) v||^2 with v = J_z G(E(x)) eps / ||.||: the tangents against the
+    full Jacobian of G by reverse mode (the model uses forward mode), Omega against numpy central
+    differences of the model's classifier logits along them, with another step than the model's."""
     model = zoo.load("augmented_bigan", input_shape=digits50.input_shape, num_classes=10, seed=0, **TINY)
     x = digits50.x_train[:4]
     eps = np.random.default_rng(0).normal(size=(4, 4)).astype("float32")
-    h = 1e-2
 
-    z = _np(model.encode(x)).astype("float64")
-    g = lambda z_: _np(model.generator(z_.astype("float32"), training=False)).astype("float64")  # noqa: E731
-    v = (g(z + h * eps) - g(z - h * eps)) / (2 * h)
-    v /= np.sqrt((v ** 2).sum(axis=(1, 2, 3), keepdims=True))
-    np.testing.assert_allclose(_np(model.tangents(x, eps)), v, rtol=2e-2, atol=2e-3)
+    z = tf.constant(model.encode(x))
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        images = tf.reshape(model.generator(z, training=False), (4, -1))
+    jacobian = _np(tape.batch_jacobian(images, z))                       # (4, 64, latent_dim)
+    v = np.einsum("bpl,bl->bp", jacobian, eps)
+    v = (v / np.linalg.norm(v, axis=1, keepdims=True)).reshape(x.shape)
+    np.testing.assert_allclose(_np(model.tangents(x, eps)), v, rtol=1e-4, atol=1e-6)
 
     logits = lambda x_: _np(model.logits(x_.astype("float32"))).astype("float64")  # noqa: E731
-    step = 0.05  # coarser than the model's 0.01: an independent difference, not the same computation
+    step = 1e-3  # the model's step is 1e-2: an independent difference, not the same computation
     directional = (logits(x + step * v) - logits(x - step * v)) / (2 * step)
     expected = np.mean(np.sum(directional ** 2, axis=-1))
     assert expected > 0
-    np.testing.assert_allclose(float(_np(model.tangent_penalty(x, eps))), expected, rtol=2e-2)
+    np.testing.assert_allclose(float(_np(model.tangent_penalty(x, eps))), expected, rtol=3e-2)
 
 
 def test_tangent_penalty_trains_under_xla(digits50):
@@ -85,7 +88,7 @@ def test_bigbigan_hinge_losses_by_hand():
     data = zoo.data.load("digits")
     model = zoo.load("bigbigan", input_shape=data.input_shape, seed=0, **TINY)
     x = data.x_train[:6]
-    z, noise = np.random.default_rng(1).normal(size=(2, 6, 4)).astype("float32")
+    z, noise = tf.constant(np.random.default_rng(1).normal(size=(2, 6, 4)).astype("float32"))
     scores_real, scores_fake = (_np(s) for s in model.pair_logits(x, z, noise, training=False))
     assert scores_real.shape == (6, 3)
     d_loss, _ = model.discriminator_losses(x, z, noise, training=False)
@@ -123,22 +126,26 @@ def test_augmented_bigan_label_leakage(digits50):
 
 
 # ------------------------------------------------------------------ it learns
-LEARNS = {"latent_dim": 16, "discriminator_units": 128, "learning_rate": 3e-4}
-
-
 @pytest.mark.slow
 def test_augmented_bigan_beats_supervised_baseline(digits50):
-    # MEASURED: see the comment of the bar below.
+    # digits with 50 labels, latent_dim 16, the defaults otherwise (conv_small, D units 512, Adam 3e-4,
+    # tangent and augmented weights 1), 500 steps of batch 64. Baseline: the same classifier net
+    # D(x, E(x)) (encoder left at its initialisation) trained on the supervised term alone, same
+    # optimizer and steps (tests/harness.train_supervised_term, as ali_ssl's).
+    # Measured test accuracy, seeds 0 / 1 / 2: augmented_bigan 0.850 / 0.826 / 0.854,
+    # baseline 0.790 / 0.792 / 0.800: +0.060 / +0.034 / +0.054. At 300 steps the gain was not
+    # reliable (+0.054 / +0.016 / -0.008); at the recipe's 1000 steps it is +0.10 / +0.07 / +0.04.
+    # Bar: seed 0, ssl >= baseline + 0.02 (below the smallest measured gain).
     accuracies = {}
     for mode in ("ssl", "baseline"):
         keras.utils.set_random_seed(0)
-        model = zoo.load("augmented_bigan", input_shape=digits50.input_shape, num_classes=10, seed=0, **LEARNS)
+        model = zoo.load("augmented_bigan", input_shape=digits50.input_shape, num_classes=10, latent_dim=16, seed=0)
         if mode == "ssl":
-            model.fit(digits50.train(64), epochs=1, steps_per_epoch=300, verbose=0)
+            model.fit(digits50.train(64), epochs=1, steps_per_epoch=500, verbose=0)
         else:
-            train_supervised_term(model, digits50, 300)
+            train_supervised_term(model, digits50, 500)
         accuracies[mode] = model.evaluate(digits50.test(), return_dict=True, verbose=0)["accuracy"]
-    assert accuracies["ssl"] >= accuracies["baseline"] + 0.0, accuracies
+    assert accuracies["ssl"] >= accuracies["baseline"] + 0.02, accuracies
 
 
 @pytest.mark.slow
