@@ -51,7 +51,8 @@ RECIPES = [
         hparams={"latent_dim": 16}, scales=_DIGITS,
         notes="No paper reports digits; the CPU setting of the family (ali_ssl_digits_50's budget). No "
               "`supervised` baseline: the classifier reads the pair (x, E(x)); tests/test_augmented_bigan.py "
-              "trains that net on the labels alone.",
+              "trains that net on the labels alone. Measured (2-core CPU, seeds 0 / 1 / 2): test error "
+              "9.6 / 16.8 / 12.4 %; that net on the labels alone, same steps: 20.0 / 24.2 / 16.8 %.",
     ),
     *[Recipe(
         name=f"augmented_bigan_{dataset}_100", method="augmented_bigan", dataset=dataset, labels=100,
