@@ -59,7 +59,9 @@ RECIPES = [
         hparams={"latent_dim": 64, "arch": "mlp"},
         scales={"cpu": CPU_28},
         notes="No paper number: Kumar et al. report SVHN and CIFAR-10 only. CPU: mlp nets and the shared 28x28 "
-              "budget. No `supervised` baseline: the classifier reads the pair (x, E(x)).",
+              "budget. No `supervised` baseline: the classifier reads the pair (x, E(x)). Measured on MNIST "
+              "(2-core CPU, seeds 0 / 1 / 2): test error 20.0 / 20.4 / 19.3 %; the same D(x, E(x)) on the "
+              "labels alone, same steps: 21.9 / 23.7 / 28.0 %.",
     ) for dataset in ("mnist", "fashion_mnist")],
     Recipe(
         name="augmented_bigan_svhn_1000", method="augmented_bigan", dataset="svhn_cropped", labels=1000,
