@@ -173,6 +173,21 @@ def check_saving(model, data, path, batch_size=16):
     return loaded
 
 
+def train_supervised_term(model, data, steps, batch_size=64):
+    """The supervised-only baseline of a K+1 pair classifier (`ali_ssl`, `augmented_bigan`): the
+    same discriminator net D(x, E(x)) (encoder left at its initialisation), its role "d" stepping on
+    the method's labelled term alone, with the method's optimizer, for `steps` batches."""
+    import tensorflow as tf
+
+    @tf.function
+    def step(batch):
+        noise = model.normal((tf.shape(batch["x_labeled"])[0], model.latent_dim))
+        return model.minimize("d", lambda: model.supervised_losses(batch["x_labeled"], batch["y_labeled"], noise))
+
+    for batch in data.train(batch_size).take(steps):
+        step(batch)
+
+
 def _equal_states(a, b):
     """Equal values at equal positions (names may differ after a reload)."""
     return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a.values(), b.values()))

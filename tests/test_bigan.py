@@ -5,10 +5,9 @@ import inspect
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import zoo
-from tests.harness import run_method_test
+from tests.harness import run_method_test, train_supervised_term
 from zoo import losses
 
 
@@ -53,17 +52,6 @@ def test_ali_ssl_label_leakage(digits50):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
-def _supervised_only(model, data, steps):
-    """The baseline: the same K-logit net D(x, mu(x)) trained on the labelled term alone."""
-    @tf.function
-    def step(batch):
-        noise = model.normal((tf.shape(batch["x_labeled"])[0], model.latent_dim))
-        return model.minimize("d", lambda: model.supervised_losses(batch["x_labeled"], batch["y_labeled"], noise))
-
-    for batch in data.train(64).take(steps):
-        step(batch)
-
-
 @pytest.mark.slow
 def test_ali_ssl_beats_supervised_baseline(digits50):
     # digits with 50 labels, latent_dim 16, Adam lr 3e-4 (the paper's 1e-4 is too slow for 500 steps:
@@ -80,7 +68,7 @@ def test_ali_ssl_beats_supervised_baseline(digits50):
         if mode == "ssl":
             model.fit(digits50.train(64), epochs=5, steps_per_epoch=100, verbose=0)
         else:
-            _supervised_only(model, digits50, 500)
+            train_supervised_term(model, digits50, 500)
         accuracies[mode] = model.evaluate(digits50.test(), return_dict=True, verbose=0)["accuracy"]
     assert accuracies["ssl"] >= accuracies["baseline"] + 0.04, accuracies
 

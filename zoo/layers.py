@@ -12,6 +12,24 @@ def reparameterize(mean, log_var, noise):
     return mean + ops.exp(0.5 * log_var) * noise
 
 
+def jvp(fn, primal, tangent):
+    """The Jacobian-vector product J_fn(primal) . tangent, exactly, by forward-mode
+    differentiation (one extra forward pass; no Jacobian is formed).
+
+    `fn` maps a batch to a batch (a net); `tangent` has `primal`'s shape. The
+    result is differentiable, so a loss built on it trains the nets inside `fn`
+    (the tangent penalty of `augmented_bigan`). Keras has no forward mode in
+    `keras.ops`, hence TensorFlow's `ForwardAccumulator` here.
+    """
+    import tensorflow as tf
+
+    primal = tf.convert_to_tensor(primal)
+    tangent = tf.cast(tf.convert_to_tensor(tangent), primal.dtype)
+    with tf.autodiff.ForwardAccumulator(primal, tangent) as accumulator:
+        output = fn(primal)
+    return accumulator.jvp(output, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+
 def expand_classes(num_classes, *tensors):
     """Pair every row of `tensors` with every class, for bounds that sum the class out.
 

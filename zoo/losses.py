@@ -322,6 +322,37 @@ def squared_hinge(labels, scores):
     return ops.mean(ops.sum(ops.square(ops.relu(1.0 - targets * scores)), axis=-1))
 
 
+# ------------------------------------------------------------------ hinge
+# The hinge GAN loss (Lim & Ye 2017, arXiv 1705.02894; Miyato et al. 2018), summed
+# over the last axis so that a discriminator with several scores per example
+# (BigBiGAN's s_x, s_z, s_xz; Donahue & Simonyan 2019, arXiv 1907.02544, Sec. 2)
+# is trained on the sum of one hinge term per score.
+def hinge_real_loss(scores):
+    """E sum_k max(0, 1 - s_k): the scores' examples should be judged real."""
+    return ops.mean(ops.sum(ops.relu(1.0 - scores), axis=-1))
+
+
+def hinge_fake_loss(scores):
+    """E sum_k max(0, 1 + s_k): the scores' examples should be judged fake."""
+    return ops.mean(ops.sum(ops.relu(1.0 + scores), axis=-1))
+
+
+def score_loss(scores, sign):
+    """E [sign * sum_k s_k]: the generator side of the hinge GAN (BigBiGAN's l_EG(x, z, y) =
+    y (s_x + s_z + s_xz) with y = sign: +1 for data pairs (x, E(x)), -1 for generated pairs (G(z), z))."""
+    return sign * ops.mean(ops.sum(scores, axis=-1))
+
+
+# ------------------------------------------------ tangent (Jacobian) penalty
+def tangent_penalty(directional_derivatives):
+    """E ||J_x f(x) v||^2: the mean over the batch of the squared norm of a net's
+    directional derivatives along tangent vectors v (Kumar et al. 2017, arXiv
+    1705.08850, Sec. 3: the classifier should not change along the data manifold).
+    `directional_derivatives` is J_x f(x) v, shape (batch, outputs)."""
+    d = ops.reshape(directional_derivatives, (ops.shape(directional_derivatives)[0], -1))
+    return ops.mean(ops.sum(ops.square(d), axis=-1))
+
+
 # ------------------------------------------------- binary (real/fake) GAN
 # ------------------------------------------------------------ autoencoders
 def mean_squared_error(x, x_hat):

@@ -293,3 +293,40 @@ def joint_discriminator(arch, input_shape, latent_dim, *, units=512, outputs=1, 
             h = layers.Dropout(dropout)(h)
     logits = layers.Dense(int(outputs), dtype="float32")(h)
     return keras.Model([image, code], logits, name=name)
+
+
+def penultimate(model, name):
+    """The features a feature-matching loss reads: a model with `model`'s inputs
+    whose output is the input of `model`'s last layer (e.g. the last hidden layer
+    of `joint_discriminator`, below its logits). It shares `model`'s layers, so
+    it has no weights of its own."""
+    return keras.Model(model.inputs, model.layers[-1].input, name=name)
+
+
+def unary_joint_discriminator(arch, input_shape, latent_dim, *, units=512, dropout=0.0, width=1.0,
+                              name="unary_joint_discriminator"):
+    """(image, code) -> three scores (s_x, s_z, s_xz), shape (batch, 3): BigBiGAN's discriminator.
+
+    Donahue & Simonyan 2019 (arXiv 1907.02544), Sec. 2: F(x) is an image
+    feature net (`features(arch, ...)`), H(z) an MLP on the code (two leaky-ReLU
+    layers of `units`), J an MLP (two layers of `units`) on the concatenation
+    [F(x), H(z)]; each of the three gets its own linear score, without bias as
+    in the paper: s_x = theta_x . F(x), s_z = theta_z . H(z), s_xz = theta_xz . J(F(x), H(z)).
+    """
+    image_features = features(arch, input_shape, dropout=dropout, width=width, name=f"{name}_F")
+    image = keras.Input(shape=tuple(input_shape), name="image")
+    code = keras.Input(shape=(int(latent_dim),), name="code")
+
+    def mlp(h):
+        for _ in range(2):
+            h = layers.LeakyReLU(0.2)(layers.Dense(int(units))(h))
+            if dropout:
+                h = layers.Dropout(dropout)(h)
+        return h
+
+    fx = image_features(image)
+    hz = mlp(code)
+    jxz = mlp(layers.Concatenate()([fx, hz]))
+    scores = [layers.Dense(1, use_bias=False, dtype="float32", name=f"{name}_{s}")(h)
+              for s, h in (("s_x", fx), ("s_z", hz), ("s_xz", jxz))]
+    return keras.Model([image, code], layers.Concatenate(dtype="float32")(scores), name=name)
