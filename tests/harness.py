@@ -188,6 +188,23 @@ def train_supervised_term(model, data, steps, batch_size=64):
         step(batch)
 
 
+def pair_classifier_gain(name, data, steps_per_epoch, epochs=1, **kwargs):
+    """Test accuracy of K+1 pair classifier `name` trained as an SSL method and as its supervised-only
+    baseline (`train_supervised_term`, the same number of steps), both from seed 0."""
+    import keras
+
+    accuracies = {}
+    for mode in ("ssl", "baseline"):
+        keras.utils.set_random_seed(0)
+        model = zoo.load(name, input_shape=data.input_shape, num_classes=data.num_classes, seed=0, **kwargs)
+        if mode == "ssl":
+            model.fit(data.train(64), epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=0)
+        else:
+            train_supervised_term(model, data, epochs * steps_per_epoch)
+        accuracies[mode] = model.evaluate(data.test(), return_dict=True, verbose=0)["accuracy"]
+    return accuracies
+
+
 def _equal_states(a, b):
     """Equal values at equal positions (names may differ after a reload)."""
     return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a.values(), b.values()))

@@ -7,7 +7,6 @@ import tensorflow as tf
 
 import zoo
 from tests.harness import run_method_test
-from zoo import losses
 
 SMALL = {"filters": 8, "residual_blocks": 1, "first_kernel": 3}
 

@@ -28,20 +28,19 @@ def batch_mean(x):
     the all-reduce is differentiable, so gradients are those of the global
     statistic.
     """
-    local = ops.mean(x, axis=0)
-    context = tf.distribute.get_replica_context()
-    if context is None or context.num_replicas_in_sync == 1:
-        return local
-    return context.all_reduce(tf.distribute.ReduceOp.MEAN, local)
+    return _all_reduce(ops.mean(x, axis=0), tf.distribute.ReduceOp.MEAN)
 
 
 def batch_sum(x):
     """Sum over axis 0 of the *global* batch (all-reduced across replicas, differentiably)."""
-    local = ops.sum(x, axis=0)
+    return _all_reduce(ops.sum(x, axis=0), tf.distribute.ReduceOp.SUM)
+
+
+def _all_reduce(local, op):
     context = tf.distribute.get_replica_context()
     if context is None or context.num_replicas_in_sync == 1:
         return local
-    return context.all_reduce(tf.distribute.ReduceOp.SUM, local)
+    return context.all_reduce(op, local)
 
 
 def batch_gather(x):
