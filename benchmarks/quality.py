@@ -138,8 +138,20 @@ def summarize(runs):
                 x = group[metric].astype(float)
                 row[metric] = f"{x.mean():.4g} ± {x.std(ddof=1):.2g}" if len(x) > 1 else f"{x.mean():.4g}"
         row["train_seconds"] = round(float(group["train_seconds"].mean()), 1)
+        row.update(_paper(group["recipe"].iloc[0]))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _paper(name):
+    """The paper's number of a recipe whose paper reports a sample-quality metric (e.g. Parzen nats)."""
+    import recipes
+
+    recipe = recipes.all_recipes().get(name)
+    paper = getattr(recipe, "paper", None) or {}
+    if paper.get("metric") not in SUMMARY_METRICS:
+        return {}
+    return {f"paper_{paper['metric']}": paper["value"], "paper_reference": paper["reference"]}
 
 
 def write_report(rows, out, command):
@@ -185,6 +197,7 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=None)
     parser.add_argument("--in-process", action="store_true")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the report from the runs already there")
     parser.add_argument("--verbose", type=int, default=0)
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # child mode: one recipe, row to --out
     parser.add_argument("--samples-out", default=None, help=argparse.SUPPRESS)
@@ -201,13 +214,22 @@ def main(argv=None):
     except RuntimeError as error:
         raise SystemExit(f"error: {error}") from None
     out = args.out or report.default_out()
+    command_file = os.path.join(out, "quality_command.txt")
+    if args.report_only:
+        command = open(command_file).read().strip() if os.path.exists(command_file) else \
+            report.command_line("benchmarks.quality")
+        rows = report.read_jsonl(os.path.join(out, "quality_runs.jsonl"))
+        print(f"wrote {write_report(rows, out, command)}")
+        return
     chosen = select(args.scale, split(args.methods), split(args.datasets))
     if not chosen:
         raise SystemExit(f"no generating recipe matches scale={args.scale!r}, methods={args.methods}, "
                          f"datasets={args.datasets}")
+    command = report.command_line("benchmarks.quality")
+    report.write_text(command + "\n", command_file)
     rows = sweep(chosen, args.scale, seeds, out, args.n, args.extractor, args.data_dir, args.steps,
                  isolate=not args.in_process, verbose=args.verbose)
-    print(f"wrote {write_report(rows, out, report.command_line('benchmarks.quality'))}")
+    print(f"wrote {write_report(rows, out, command)}")
 
 
 def _jsonable(value):
