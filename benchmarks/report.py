@@ -116,8 +116,9 @@ def header(title, command, info: dict) -> str:
 
 
 def write_text(text, path):
+    """Write atomically; the temporary name is per process, so two sweeps may share a results folder."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.partial"
+    tmp = f"{path}.{os.getpid()}.partial"
     with open(tmp, "w") as f:
         f.write(text)
     os.replace(tmp, path)
