@@ -446,6 +446,21 @@ class NetClassifier:
         return self(x, training=False)
 
 
+class NoiseGenerator:
+    """Mixin: an unconditional generator `generator(z)`, z ~ N(0, I) of size `latent_dim`.
+
+    Gives `generate` (which a method may override, e.g. Improved-GAN's virtual
+    batch norm) and the `sample` hook, for the GANs that share this shape.
+    """
+
+    def generate(self, z, training=False):
+        return self.generator(z, training=training)
+
+    def _sample_batch(self, n, labels, seed_generator):
+        z = keras.random.normal((n, self.latent_dim), seed=seed_generator)
+        return self.generate(z, training=False)
+
+
 def _replicas_in_sync():
     context = tf.distribute.get_replica_context()
     return 1 if context is None else context.num_replicas_in_sync

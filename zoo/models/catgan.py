@@ -6,12 +6,12 @@ import keras
 from keras import ops
 
 from zoo import losses, nets
-from zoo.base import NetClassifier, ZooModel
+from zoo.base import NetClassifier, NoiseGenerator, ZooModel
 from zoo.registry import register
 
 
 @register("catgan")
-class CatGAN(NetClassifier, ZooModel):
+class CatGAN(NetClassifier, NoiseGenerator, ZooModel):
     """Categorical GAN: a K-class discriminator, certain on data, uncertain on samples.
 
     D outputs p(y | x, D) = softmax(l(x)) over the K classes (no real/fake
@@ -81,14 +81,14 @@ class CatGAN(NetClassifier, ZooModel):
 
     def discriminator_losses(self, x, x_labeled, y_labeled, z):
         """L_D. The unlabelled images `x` come without labels."""
-        x_fake = ops.stop_gradient(self.generator(z, training=True))
+        x_fake = ops.stop_gradient(self.generate(z, training=True))
         unsupervised = losses.catgan_discriminator_loss(self.logits(x, True), self.logits(x_fake, True))
         supervised = losses.cross_entropy(y_labeled, self.logits(x_labeled, True))
         loss = unsupervised + self.labeled_weight * supervised
         return loss, {"d_loss": loss, "d_supervised": supervised, "d_unsupervised": unsupervised}
 
     def generator_losses(self, z):
-        loss = losses.catgan_generator_loss(self.logits(self.generator(z, training=True), True))
+        loss = losses.catgan_generator_loss(self.logits(self.generate(z, training=True), True))
         return loss, {"g_loss": loss}
 
     def train_step(self, batch):
@@ -99,7 +99,3 @@ class CatGAN(NetClassifier, ZooModel):
         _, g_logs = self.minimize("g", lambda: self.generator_losses(self.normal((n, self.latent_dim))))
         return self.track(self.log_names, {**d_logs, **g_logs})
 
-    # ------------------------------------------------------------ capabilities
-    def _sample_batch(self, n, labels, seed_generator):
-        z = keras.random.normal((n, self.latent_dim), seed=seed_generator)
-        return self.generator(z, training=False)

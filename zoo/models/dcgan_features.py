@@ -6,12 +6,12 @@ import keras
 from keras import ops
 
 from zoo import losses, nets
-from zoo.base import ZooModel
+from zoo.base import NoiseGenerator, ZooModel
 from zoo.registry import register
 
 
 @register("dcgan_features")
-class DCGANFeatures(ZooModel):
+class DCGANFeatures(NoiseGenerator, ZooModel):
     """A GAN trained on all images (no labels); a linear classifier on its discriminator's features.
 
     D(x) = sigmoid(w . f(x) + b) with f the `zoo.nets.features` trunk, G(z)
@@ -91,12 +91,12 @@ class DCGANFeatures(ZooModel):
 
     def discriminator_losses(self, x, z):
         """L_D on the unlabelled images alone."""
-        x_fake = ops.stop_gradient(self.generator(z, training=True))
+        x_fake = ops.stop_gradient(self.generate(z, training=True))
         loss = losses.real_logit_loss(self.d_logits(x, True)) + losses.fake_logit_loss(self.d_logits(x_fake, True))
         return loss, {"d_loss": loss}
 
     def generator_losses(self, z):
-        loss = losses.real_logit_loss(self.d_logits(self.generator(z, training=True), True))
+        loss = losses.real_logit_loss(self.d_logits(self.generate(z, training=True), True))
         return loss, {"g_loss": loss}
 
     def classifier_losses(self, x_labeled, y_labeled):
@@ -123,6 +123,3 @@ class DCGANFeatures(ZooModel):
     def _classify_batch(self, x):
         return self(x, training=False)
 
-    def _sample_batch(self, n, labels, seed_generator):
-        z = keras.random.normal((n, self.latent_dim), seed=seed_generator)
-        return self.generator(z, training=False)

@@ -6,12 +6,12 @@ import keras
 from keras import ops
 
 from zoo import losses, nets
-from zoo.base import NetClassifier, ZooModel
+from zoo.base import NetClassifier, NoiseGenerator, ZooModel
 from zoo.registry import register
 
 
 @register("sgan")
-class SGAN(NetClassifier, ZooModel):
+class SGAN(NetClassifier, NoiseGenerator, ZooModel):
     """Semi-supervised GAN: the discriminator is a (K+1)-class classifier (Odena 2016).
 
     The discriminator D classifies real images into the K classes and
@@ -93,10 +93,6 @@ class SGAN(NetClassifier, ZooModel):
         # Salimans et al. 2016 code: Adam, lr 3e-4, beta_1 0.5 for both players.
         return {role: keras.optimizers.Adam(3e-4, beta_1=0.5) for role in self.roles}
 
-    def generate(self, z, training=False):
-        """G(z) (Improved-GAN's virtual batch norm overrides it)."""
-        return self.generator(z, training=training)
-
     def discriminator_losses(self, x, x_labeled, y_labeled, z, training=True):
         """L_D and its parts. The unlabelled images `x` come without labels."""
         x_fake = ops.stop_gradient(self.generate(z, training=training))
@@ -123,7 +119,3 @@ class SGAN(NetClassifier, ZooModel):
         _, g_logs = self.minimize("g", lambda: self.generator_losses(x, self.normal((n, self.latent_dim))))
         return self.track(self.log_names, {**d_logs, **g_logs})
 
-    # ------------------------------------------------------------ capabilities
-    def _sample_batch(self, n, labels, seed_generator):
-        z = keras.random.normal((n, self.latent_dim), seed=seed_generator)
-        return self.generate(z, training=False)
