@@ -103,7 +103,8 @@ RECIPES = [
                "hparams": {"entropy_weight": 0.0, "pull_away_weight": 0.0},
                "notes": "The paper's CIFAR entropy term is variational inference (not implemented)."},
         notes="MNIST: the paper adds the low-density term from a PixelCNN++ (density_weight 1e-4); pass "
-              "density_model= a trained density model to reproduce it (none ships with the zoo). "
+              "density_model= a trained density model to reproduce it (zoo's pixelcnn, trained, "
+              "`.density_model()`; none is pre-trained here). "
               "Code's lrs: D 3e-3, G 1e-3; 2000 epochs.",
     ),
     *_family(
