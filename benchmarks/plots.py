@@ -17,15 +17,51 @@ def _pyplot():
     return plt
 
 
-def ssl_plots(runs, out):
-    """Error vs label budget (error bars over seeds) and learning curves; return the PNG paths."""
-    paths = [error_vs_labels(runs, os.path.join(out, "ssl_error_vs_labels.png"))]
+def ssl_plots(runs, summary, out):
+    """The error of each method beside its baseline and the paper, error vs label budget (where a method ran
+    at two budgets or more) and learning curves; return the PNG paths."""
+    paths = [error_chart(summary, os.path.join(out, "ssl_errors.png"))]
+    budgets = runs.groupby(["dataset", "method"])["labels"].nunique()
+    if (budgets > 1).any():
+        paths.append(error_vs_labels(runs, os.path.join(out, "ssl_error_vs_labels.png")))
     for dataset in sorted(set(runs["dataset"])):
         path = learning_curves(runs[runs["dataset"] == dataset], os.path.join(out, "curves"),
                                os.path.join(out, f"ssl_curves_{dataset}.png"))
         if path:
             paths.append(path)
     return paths
+
+
+def error_chart(summary, path):
+    """One panel per dataset x label budget: each method's test error (mean ± sd over seeds, dots), its
+    supervised baseline on the same net (open squares) and the paper's number (stars), methods sorted by error."""
+    plt = _pyplot()
+    summary = summary[summary["method"] != "supervised"]  # the baselines: drawn beside the methods they serve
+    panels = list(summary.groupby(["dataset", "labels"], sort=True))
+    tallest = max(len(group) for _, group in panels)
+    figure, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 1.6 + 0.3 * tallest), squeeze=False)
+    for axis, ((dataset, labels), group) in zip(axes[0], panels):
+        group = group.sort_values("error_mean", ascending=False).reset_index(drop=True)
+        rows = range(len(group))
+        axis.errorbar(group["error_mean"], rows, xerr=group["error_sd"].fillna(0), fmt="o", color="C0", capsize=3,
+                      label="ours (mean ± sd over seeds)")
+        for column, marker, style, label in (
+                ("baseline_error_pct", "s", dict(facecolors="none", edgecolors="C3"), "baseline: same net, labels only"),
+                ("paper_error_pct", "*", dict(color="k", s=90), "paper")):
+            values = group[column].astype(float) if column in group else None
+            if values is not None and values.notna().any():
+                axis.scatter(values, rows, marker=marker, zorder=5, label=label, **style)
+        axis.set_yticks(list(rows), [f"{m} ({s})" for m, s in zip(group["method"], group["scale"])], fontsize=8)
+        axis.set_title(f"{dataset}, {labels} labels", fontsize=10)
+        axis.set_xlabel("test error (%)")
+        axis.set_xlim(left=0)
+        axis.grid(alpha=0.3, axis="x")
+    legend = {}
+    for axis in axes[0]:
+        legend.update(zip(*reversed(axis.get_legend_handles_labels())))
+    figure.legend(list(legend.values()), list(legend), loc="lower center", ncol=len(legend), fontsize=8)
+    figure.tight_layout(rect=(0, 0.06, 1, 1))
+    return _save(figure, path)
 
 
 def error_vs_labels(runs, path):
@@ -48,7 +84,7 @@ def error_vs_labels(runs, path):
         axis.set_xlabel("labelled examples")
         axis.set_ylabel("test error (%)")
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=7)
+        axis.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     figure.tight_layout()
     return _save(figure, path)
 

@@ -14,7 +14,9 @@ From all rows it writes, in `--out` (default `benchmarks/results/<cpu|gpu>/`):
 * `ssl_runs.csv`: one row per method x dataset x label budget x seed;
 * `ssl_summary.csv` and `ssl.md`: test error mean ± sd over seeds, steps,
   wall time, the paper's number in the next column, machine, versions, commit;
-* `ssl_error_vs_labels.png`, `ssl_curves_<dataset>.png` (learning curves),
+* `ssl_errors.png` (each method's error beside its baseline's and the
+  paper's), `ssl_error_vs_labels.png` (only where a method ran at two label
+  budgets or more), `ssl_curves_<dataset>.png` (learning curves),
   `samples/<recipe>_seed<k>.png` (sample grids of the methods that sample).
 
 Protocol: error = 1 - accuracy of `model.classify` on the whole test set after
@@ -191,7 +193,7 @@ def write_report(rows, out, command, plots=True):
         from benchmarks import plots as plotting
 
         text += "\n## Plots\n\n"
-        for path in plotting.ssl_plots(runs, out):
+        for path in plotting.ssl_plots(runs, summary, out):
             text += f"![{os.path.basename(path)}]({os.path.relpath(path, out)})\n\n"
         samples = sorted(os.listdir(os.path.join(out, "samples"))) if os.path.isdir(os.path.join(out, "samples")) else []
         if samples:

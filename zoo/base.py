@@ -29,6 +29,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from zoo import nets
+
 BATCH_KEYS = ("x", "x_labeled", "y_labeled")
 CAPABILITIES = ("sample", "classify", "encode", "elbo", "log_prob")
 
@@ -460,6 +462,38 @@ class NoiseGenerator:
         z = keras.random.normal((n, self.latent_dim), seed=seed_generator)
         return self.generate(z, training=False)
 
+
+
+class ClassifierGAN(NetClassifier, NoiseGenerator):
+    """Mixin: a GAN whose discriminator is the zoo's K-class classifier net.
+
+    D is `classifier_head(features(x))`, G an unconditional `generator(z)`.
+    Each batch takes one D step, then one G step, each on fresh noise (the
+    alternation of Goodfellow et al. 2014, Alg. 1, with k = 1). The method
+    supplies `discriminator_losses(x, x_labeled, y_labeled, z)` and
+    `generator_losses(x, z)`, and names its logs in `log_names`. SGAN (and so
+    Improved-GAN and Bad GAN) and CatGAN share this.
+    """
+
+    roles = ("d", "g")
+
+    def _build_classifier_gan(self, arch, latent_dim, dropout, input_noise):
+        """D's features and head, and G, from `zoo.nets` (the same D as the supervised baseline's net)."""
+        resolved = nets.resolve_arch(arch, self.image_shape)
+        self.features, self.classifier_head = nets.classifier(
+            resolved, self.image_shape, self.num_classes, dropout=dropout, input_noise=input_noise, prefix="d")
+        self.generator = nets.generator(resolved, latent_dim, self.image_shape)
+
+    def role_layers(self):
+        return {"d": [self.features, self.classifier_head], "g": [self.generator]}
+
+    def train_step(self, batch):
+        x, x_labeled, y_labeled = self.unpack(batch, "x", "x_labeled", "y_labeled")
+        n = ops.shape(x)[0]
+        _, d_logs = self.minimize(
+            "d", lambda: self.discriminator_losses(x, x_labeled, y_labeled, self.normal((n, self.latent_dim))))
+        _, g_logs = self.minimize("g", lambda: self.generator_losses(x, self.normal((n, self.latent_dim))))
+        return self.track(self.log_names, {**d_logs, **g_logs})
 
 def _replicas_in_sync():
     context = tf.distribute.get_replica_context()

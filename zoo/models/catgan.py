@@ -5,13 +5,13 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from zoo import losses, nets
-from zoo.base import NetClassifier, NoiseGenerator, ZooModel
+from zoo import losses
+from zoo.base import ClassifierGAN, ZooModel
 from zoo.registry import register
 
 
 @register("catgan")
-class CatGAN(NetClassifier, NoiseGenerator, ZooModel):
+class CatGAN(ClassifierGAN, ZooModel):
     """Categorical GAN: a K-class discriminator, certain on data, uncertain on samples.
 
     D outputs p(y | x, D) = softmax(l(x)) over the K classes (no real/fake
@@ -51,7 +51,6 @@ class CatGAN(NetClassifier, NoiseGenerator, ZooModel):
     Categorical Generative Adversarial Networks", ICLR 2016, arXiv 1511.06390.
     """
 
-    roles = ("d", "g")
     log_names = ("d_loss", "d_supervised", "d_unsupervised", "g_loss")
 
     def __init__(self, input_shape, num_classes, latent_dim=100, arch="auto", labeled_weight=1.0, dropout=0.5,
@@ -65,15 +64,8 @@ class CatGAN(NetClassifier, NoiseGenerator, ZooModel):
         self.dropout = float(dropout)
         self.input_noise = float(input_noise)
         self.learning_rate = float(learning_rate)
-        resolved = nets.resolve_arch(arch, self.image_shape)
-        self.features, self.classifier_head = nets.classifier(
-            resolved, self.image_shape, num_classes, dropout=self.dropout, input_noise=self.input_noise,
-            prefix="d")
-        self.generator = nets.generator(resolved, self.latent_dim, self.image_shape)
+        self._build_classifier_gan(arch, self.latent_dim, self.dropout, self.input_noise)
         self._finish_build()
-
-    def role_layers(self):
-        return {"d": [self.features, self.classifier_head], "g": [self.generator]}
 
     def default_optimizers(self):
         # Springenberg 2015 trains both players with Adam; beta_1 0.5 as in DCGAN.
@@ -87,15 +79,9 @@ class CatGAN(NetClassifier, NoiseGenerator, ZooModel):
         loss = unsupervised + self.labeled_weight * supervised
         return loss, {"d_loss": loss, "d_supervised": supervised, "d_unsupervised": unsupervised}
 
-    def generator_losses(self, z):
+    def generator_losses(self, x, z):
+        """L_G. CatGAN's generator needs no real images; `x` is taken for the shared step's signature."""
+        del x
         loss = losses.catgan_generator_loss(self.logits(self.generate(z, training=True), True))
         return loss, {"g_loss": loss}
-
-    def train_step(self, batch):
-        x, x_labeled, y_labeled = self.unpack(batch, "x", "x_labeled", "y_labeled")
-        n = ops.shape(x)[0]
-        _, d_logs = self.minimize(
-            "d", lambda: self.discriminator_losses(x, x_labeled, y_labeled, self.normal((n, self.latent_dim))))
-        _, g_logs = self.minimize("g", lambda: self.generator_losses(self.normal((n, self.latent_dim))))
-        return self.track(self.log_names, {**d_logs, **g_logs})
 

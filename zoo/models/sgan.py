@@ -5,13 +5,13 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from zoo import losses, nets
-from zoo.base import NetClassifier, NoiseGenerator, ZooModel
+from zoo import losses
+from zoo.base import ClassifierGAN, ZooModel
 from zoo.registry import register
 
 
 @register("sgan")
-class SGAN(NetClassifier, NoiseGenerator, ZooModel):
+class SGAN(ClassifierGAN, ZooModel):
     """Semi-supervised GAN: the discriminator is a (K+1)-class classifier (Odena 2016).
 
     The discriminator D classifies real images into the K classes and
@@ -64,7 +64,6 @@ class SGAN(NetClassifier, NoiseGenerator, ZooModel):
     Training GANs", arXiv 1606.03498.
     """
 
-    roles = ("d", "g")
     log_names = ("d_loss", "d_supervised", "d_unsupervised", "g_loss")
     GENERATOR_LOSSES = ("feature_matching", "non_saturating")
 
@@ -79,15 +78,8 @@ class SGAN(NetClassifier, NoiseGenerator, ZooModel):
         self.unlabeled_weight = float(unlabeled_weight)
         self.dropout = float(dropout)
         self.input_noise = float(input_noise)
-        resolved = nets.resolve_arch(arch, self.image_shape)
-        self.features, self.classifier_head = nets.classifier(
-            resolved, self.image_shape, num_classes, dropout=self.dropout, input_noise=self.input_noise,
-            prefix="d")
-        self.generator = nets.generator(resolved, self.latent_dim, self.image_shape)
+        self._build_classifier_gan(arch, self.latent_dim, self.dropout, self.input_noise)
         self._finish_build()
-
-    def role_layers(self):
-        return {"d": [self.features, self.classifier_head], "g": [self.generator]}
 
     def default_optimizers(self):
         # Salimans et al. 2016 code: Adam, lr 3e-4, beta_1 0.5 for both players.
@@ -110,12 +102,4 @@ class SGAN(NetClassifier, NoiseGenerator, ZooModel):
         else:
             loss = losses.kplus1_real_loss(self.logits(x_fake, training))
         return loss, {"g_loss": loss}
-
-    def train_step(self, batch):
-        x, x_labeled, y_labeled = self.unpack(batch, "x", "x_labeled", "y_labeled")
-        n = ops.shape(x)[0]
-        _, d_logs = self.minimize(
-            "d", lambda: self.discriminator_losses(x, x_labeled, y_labeled, self.normal((n, self.latent_dim))))
-        _, g_logs = self.minimize("g", lambda: self.generator_losses(x, self.normal((n, self.latent_dim))))
-        return self.track(self.log_names, {**d_logs, **g_logs})
 
