@@ -2,10 +2,12 @@
 
     ZOO_DATA_DIR=../shared/datasets python -m benchmarks.ssl --scale cpu --seeds 0,1,2
     python -m benchmarks.ssl --scale cpu --methods sgan,supervised --datasets digits --seeds 0
+    python -m benchmarks.ssl --scale cpu --methods m2,supervised --datasets digits --at-labels 20,50,100
 
 Runs every recipe of `recipes.all_recipes()` whose method classifies and that
 has the scale and a label budget (optionally narrowed by `--methods`,
-`--datasets`, `--labels`), for each seed, each run in its own Python process
+`--datasets`, `--labels`; `--at-labels` re-runs each chosen recipe at other
+label budgets, `Recipe.at_labels`), for each seed, each run in its own Python process
 (so one run's memory and graphs do not leak into the next, and its peak RSS is
 its own). Each finished run is appended to `ssl_runs.jsonl`; a re-run of the
 same command skips the runs already there, so an interrupted sweep resumes.
@@ -66,7 +68,8 @@ def sweep(recipes_, scale, seeds, out, data_dir=None, steps=None, isolate=True, 
 
     Args:
         recipes_: Recipe objects (e.g. from `select`); with `isolate=True` they
-            must be registered recipes (the child process looks them up by name).
+            must be registered recipes or their `at_labels` variants (the child
+            process looks them up by name with `recipes.get`).
         steps: override every recipe's steps (smoke tests).
         isolate: run each in a fresh Python process (`python -m recipes run`).
     """
@@ -133,8 +136,6 @@ def summarize(runs):
     """
     import pandas as pd
 
-    import recipes
-
     if runs.empty:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
     groups = runs.groupby(["method", "dataset", "labels", "scale", "steps", "recipe"], dropna=False, sort=True)
@@ -157,8 +158,7 @@ def summarize(runs):
         })
     frame = pd.DataFrame(rows)
     # Each recipe names its baseline recipe (the method's classifier net on the labels alone).
-    known = recipes.all_recipes()
-    frame["baseline"] = [getattr(known.get(name), "baseline", None) for name in frame["recipe"]]
+    frame["baseline"] = [getattr(_find(name), "baseline", None) for name in frame["recipe"]]
     errors = {(r.recipe, r.scale): r.error_mean for r in frame.itertuples()}
     frame.insert(frame.columns.get_loc("paper_error_pct"), "baseline_error_pct",
                  [round(errors[(b, s)], 2) if (b, s) in errors else None
@@ -227,14 +227,21 @@ def readme_table(summary):
     return "\n".join(lines) + "\n"
 
 
-def _recipe_notes(summary):
-    """Each reported recipe's steps at its scales and its notes (deviations from the paper)."""
+def _find(name):
+    """The recipe `name` (registered, or one at another label budget), None if unknown on this checkout."""
     import recipes
 
-    known = recipes.all_recipes()
+    try:
+        return recipes.get(name)
+    except ValueError:
+        return None
+
+
+def _recipe_notes(summary):
+    """Each reported recipe's steps at its scales and its notes (deviations from the paper)."""
     lines = []
     for name in dict.fromkeys(summary["recipe"]) if not summary.empty else []:
-        recipe = known.get(name)
+        recipe = _find(name)
         if recipe is None:
             continue
         scales = ", ".join(f"{s}: {v.get('steps')} steps x {v.get('batch_size', 100)}" for s, v in recipe.scales.items())
@@ -248,6 +255,9 @@ def main(argv=None):
     parser.add_argument("--methods", default=None, help="comma-separated registered names (default: all)")
     parser.add_argument("--datasets", default=None, help="comma-separated datasets (default: all)")
     parser.add_argument("--labels", default=None, help="comma-separated label budgets (default: all)")
+    parser.add_argument("--at-labels", default=None,
+                        help="comma-separated label budgets to run each selected recipe at instead of its own "
+                             "(e.g. 20,50,100 on digits: the error-vs-labels curves; see Recipe.at_labels)")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--steps", type=int, default=None, help="override every recipe's steps (smoke runs)")
     parser.add_argument("--data-dir", default=None, help="IDX folder (default: $ZOO_DATA_DIR)")
@@ -261,6 +271,8 @@ def main(argv=None):
     out = args.out or report.default_out()
     chosen = select(args.scale, split(args.methods), split(args.datasets),
                     [int(v) for v in split(args.labels)] if args.labels else None)
+    if args.at_labels:
+        chosen = [recipe.at_labels(int(n)) for recipe in chosen for n in split(args.at_labels)]
     if not chosen and not args.report_only:
         raise SystemExit(f"no recipe matches scale={args.scale!r}, methods={args.methods}, "
                          f"datasets={args.datasets}, labels={args.labels}")

@@ -14,8 +14,10 @@ training budget (for a GPU). Each family's recipes live in their own module
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import pkgutil
+import re
 from dataclasses import dataclass, field
 
 # The cpu scale of every 28x28 SSL recipe (MNIST-100, Fashion-MNIST-100): one
@@ -60,6 +62,27 @@ class Recipe:
     notes: str = ""
     baseline: str | None = None
 
+    def at_labels(self, labels) -> "Recipe":
+        """This recipe at another label budget: the same method, nets, hyper-parameters and steps.
+
+        Named `<name without its budget>_<labels>` (`m2_digits_50` -> `m2_digits_20`),
+        its baseline moved to the same budget, and no paper number unless
+        `labels` is the paper's own budget (the error-vs-labels curves).
+        """
+        labels = int(labels)
+        suffix = f"_{self.labels}"
+        if self.labels is None or not self.name.endswith(suffix):
+            raise ValueError(f"recipe {self.name!r} has no label budget in its name to change")
+        if labels < 1:
+            raise ValueError(f"labels must be >= 1; got {labels}")
+        if labels == self.labels:
+            return self
+        rename = lambda name: name[: -len(suffix)] + f"_{labels}"  # noqa: E731
+        return dataclasses.replace(
+            self, name=rename(self.name), labels=labels, paper=None,
+            baseline=rename(self.baseline) if self.baseline and self.baseline.endswith(suffix) else None,
+            notes=f"{self.name} at {labels} labels. {self.notes}".strip())
+
     def setting(self, scale):
         if scale not in self.scales:
             raise ValueError(f"recipe {self.name!r} has no scale {scale!r}; it has {sorted(self.scales)}")
@@ -84,7 +107,17 @@ def all_recipes() -> dict[str, Recipe]:
 
 
 def get(name) -> Recipe:
+    """The recipe `name`, or a registered one at another label budget (`Recipe.at_labels`):
+    `m2_digits_20` is `m2_digits_50` at 20 labels when no recipe of that name exists."""
     recipes = all_recipes()
-    if name not in recipes:
-        raise ValueError(f"unknown recipe {name!r}; known: {', '.join(recipes)}")
-    return recipes[name]
+    if name in recipes:
+        return recipes[name]
+    match = re.fullmatch(r"(.+)_(\d+)", name)
+    if match:
+        stem, labels = match.groups()
+        same = [r for n, r in recipes.items() if r.labels is not None and n == f"{stem}_{r.labels}"]
+        if len(same) == 1:
+            return same[0].at_labels(int(labels))
+        if len(same) > 1:
+            raise ValueError(f"recipe {name!r} is ambiguous: {', '.join(r.name for r in same)} could be re-budgeted")
+    raise ValueError(f"unknown recipe {name!r}; known: {', '.join(recipes)}")

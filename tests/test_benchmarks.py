@@ -7,6 +7,7 @@ import os
 import pandas as pd
 import pytest
 
+import recipes
 import zoo
 from benchmarks import quality, report, speed, ssl
 
@@ -62,6 +63,24 @@ def test_ssl_sweep_end_to_end_on_digits(tmp_path):
     logs.clear()
     again = ssl.sweep(chosen, "cpu", [0, 1], str(tmp_path), steps=3, isolate=False, log=logs.append)
     assert len(again) == 4 and all(line.startswith("skip") for line in logs)
+
+
+@pytest.mark.slow
+def test_ssl_sweep_at_other_label_budgets_draws_error_vs_labels(tmp_path):
+    chosen = [recipes.get(name).at_labels(n) for name in ("sgan_digits_50", "supervised_digits_50") for n in (20, 50)]
+    rows = ssl.sweep(chosen, "cpu", [0], str(tmp_path), steps=2, isolate=False, log=lambda line: None)
+    assert not any("error" in r for r in rows)
+    ssl.write_report(rows, str(tmp_path), "python -m benchmarks.ssl --at-labels 20,50 --steps 2")
+    runs = pd.read_csv(tmp_path / "ssl_runs.csv")
+    assert sorted(zip(runs["recipe"], runs["labels"])) == [
+        ("sgan_digits_20", 20), ("sgan_digits_50", 50), ("supervised_digits_20", 20), ("supervised_digits_50", 50)]
+    summary = pd.read_csv(tmp_path / "ssl_summary.csv").set_index("recipe")
+    # each budget's baseline is the supervised net at that budget
+    for labels in (20, 50):
+        assert summary.loc[f"sgan_digits_{labels}", "baseline"] == f"supervised_digits_{labels}"
+        assert summary.loc[f"sgan_digits_{labels}", "baseline_error_pct"] == pytest.approx(
+            summary.loc[f"supervised_digits_{labels}", "error_mean"], abs=0.005)
+    assert (tmp_path / "ssl_error_vs_labels.png").stat().st_size > 0
 
 
 def test_ssl_summary_puts_the_paper_number_beside_ours():

@@ -61,3 +61,22 @@ def test_every_setting_is_accepted_by_its_method(recipe):
         assert not unknown, (scale, unknown)
         assert set(setting["optimizers"]) <= set(cls.roles), (scale, setting["optimizers"])
         assert setting["steps"] > 0 and setting["batch_size"] > 0
+
+
+def test_a_recipe_at_another_label_budget_keeps_its_method_and_moves_its_baseline():
+    recipe = recipes.get("m2_digits_50")
+    variant = recipe.at_labels(20)
+    assert (variant.name, variant.labels, variant.baseline) == ("m2_digits_20", 20, "supervised_m2net_digits_20")
+    assert (variant.method, variant.dataset, variant.scales, variant.hparams) == (
+        recipe.method, recipe.dataset, recipe.scales, recipe.hparams)
+    assert recipes.get("improved_gan_mnist_100").at_labels(1000).paper is None  # paper: 100 only
+    assert recipes.get("improved_gan_mnist_100").at_labels(100).paper is not None
+    # A child process finds a variant (and its baseline) by name alone.
+    assert recipes.get("m2_digits_20") == variant
+    assert recipes.get("supervised_m2net_digits_20") == recipes.get("supervised_m2net_digits_50").at_labels(20)
+    with pytest.raises(ValueError, match="unknown recipe"):
+        recipes.get("m2_digits")
+    with pytest.raises(ValueError, match="no label budget"):
+        recipes.get("vae_mnist").at_labels(100)
+    with pytest.raises(ValueError, match="labels must be >= 1"):
+        recipe.at_labels(0)
