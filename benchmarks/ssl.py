@@ -210,20 +210,48 @@ def write_report(rows, out, command, plots=True):
 
 
 def readme_table(summary):
-    """The compact table of the README: every method's error beside its baseline's and the paper's."""
-    if summary.empty:
+    """The README's table: one row per method, one column per dataset x label budget of the registered
+    recipes, each cell "error (baseline error)" in %; the paper's numbers in the last column.
+
+    The steps x batch of a column go in its header when all its methods share them, else in each cell.
+    """
+    import recipes
+
+    registered = recipes.all_recipes()
+    shown = summary[(summary["method"] != "supervised") & summary["recipe"].isin(list(registered))]
+    if shown.empty:
         return ""
     names = {"digits": "digits", "mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
-    lines = ["| method | dataset | labels | steps x batch | error % | baseline % (same net, labels only) | paper % |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
-    shown = summary[summary["method"] != "supervised"].sort_values(["dataset", "labels", "error_mean"])
-    for row in shown.itertuples():
-        baseline = "—" if row.baseline_error_pct is None or row.baseline_error_pct != row.baseline_error_pct \
-            else f"{row.baseline_error_pct:.2f}"
-        paper = "—" if row.paper_error_pct is None or row.paper_error_pct != row.paper_error_pct \
-            else f"{row.paper_error_pct:.2f} ({row.paper_reference})"
-        lines.append(f"| {row.method} | {names.get(row.dataset, row.dataset)} | {row.labels} | "
-                     f"{row.steps} x {row.batch_size} | {row.error_pct} | {baseline} | {paper} |")
+    columns = sorted({(d, int(n)) for d, n in zip(shown["dataset"], shown["labels"])},
+                     key=lambda c: (list(names).index(c[0]) if c[0] in names else len(names), c))
+    budgets = {c: {f"{s} x {b}" for s, b in zip(*[shown[(shown["dataset"] == c[0]) & (shown["labels"] == c[1])][k]
+                                                   for k in ("steps", "batch_size")])} for c in columns}
+
+    def number(value):
+        return None if value is None or value != value else f"{value:.2f}"
+
+    header = ["method"] + [f"{names.get(d, d)}-{n}" + (f" ({next(iter(budgets[(d, n)]))})"
+                                                      if len(budgets[(d, n)]) == 1 else "") for d, n in columns]
+    lines = ["| " + " | ".join(header + ["paper"]) + " |", "|" + " --- |" * (len(header) + 1)]
+    order = shown.groupby("method")["error_mean"].mean().sort_values().index
+    for method in order:
+        rows = shown[shown["method"] == method]
+        cells, papers = [method], []
+        for dataset, labels in columns:
+            match = rows[(rows["dataset"] == dataset) & (rows["labels"] == labels)]
+            if match.empty:
+                cells.append("—")
+                continue
+            row = match.iloc[0]
+            baseline = number(row["baseline_error_pct"])
+            cell = row["error_pct"] + (f" ({baseline})" if baseline else "")
+            if len(budgets[(dataset, labels)]) > 1:
+                cell += f" [{row['steps']} x {row['batch_size']}]"
+            cells.append(cell)
+            paper = number(row["paper_error_pct"])
+            if paper:
+                papers.append(f"{names.get(dataset, dataset)}-{labels}: {paper} ({row['paper_reference']})")
+        lines.append("| " + " | ".join(cells + ["; ".join(papers) or "—"]) + " |")
     return "\n".join(lines) + "\n"
 
 

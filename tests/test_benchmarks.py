@@ -50,8 +50,10 @@ def test_ssl_sweep_end_to_end_on_digits(tmp_path):
     assert by_method.loc["sgan", "baseline_error_pct"] == pytest.approx(by_method.loc["supervised", "error_mean"],
                                                                           abs=0.005)
     table = ssl.readme_table(ssl.summarize(ssl.runs_table(rows))).splitlines()
-    assert len(table) == 3 and table[2].startswith("| sgan | digits | 50 | 3 x 64 |")  # baselines not listed
-    assert f"| {by_method.loc['sgan', 'baseline_error_pct']:.2f} |" in table[2]
+    # one row per method (baselines not listed), "error (baseline)" per dataset x budget, the budget in the header
+    assert len(table) == 3 and table[0] == "| method | digits-50 (3 x 64) | paper |"
+    sgan = by_method.loc["sgan"]
+    assert table[2] == f"| sgan | {sgan['error_pct']} ({sgan['baseline_error_pct']:.2f}) | — |"
     text = open(path).read()
     assert "python -m benchmarks.ssl --steps 3" in text and "| method | dataset | labels |" in text
     assert (tmp_path / "ssl_errors.png").stat().st_size > 0
