@@ -244,7 +244,9 @@ def run_method(method, dataset="digits", batch_size=64, steps=50, repeats=3, mod
     for mode in modes:
         model = build(method, data, hparams)
         row = {"method": method, "dataset": dataset, "batch_size": batch_size, "steps": steps, "repeats": repeats,
-               "mode": mode, "precision": "mixed_float16" if mixed_precision else "float32"}
+               "mode": mode, "precision": "mixed_float16" if mixed_precision else "float32",
+               # other jobs on the machine move wall-clock rates: say how busy it was
+               "load_avg_1min": round(os.getloadavg()[0], 2)}
         try:
             row.update(measure_overhead(model, batches, steps if mode == "graph" else max(5, steps // 5), mode,
                                         repeats, batch_size))
@@ -283,8 +285,9 @@ def write_report(rows, scaling, out, command, plots=True):
     info["protocol"] = ("same cached batches for both loops; warm-up (tracing/compilation) excluded; `--repeats` "
                         "alternating rounds of fit and hand loop, median examples/s; eager and XLA rounds use steps/5 (they are "
                         "slow on CPU); "
-                        "peak RSS is the whole process (every mode of the method); shared machine, other jobs "
-                        "ran beside it")
+                        "peak RSS is the whole process (every mode of the method); `load_avg_1min` is the "
+                        "machine's 1-minute load average when the method's mode started (above the core count, "
+                        "other jobs were competing and wall-clock rates are low)")
     text = report.header("Training speed", command, info)
     text += ("\n## fit vs hand-written loop (examples/s)\n\n`fit_over_hand` = throughput of `model.fit` / "
              "throughput of the hand-written loop of the same nets and losses (1.0 = no overhead), from wall "
@@ -292,7 +295,7 @@ def write_report(rows, scaling, out, command, plots=True):
              "machine disturbs far less.\n\n")
     columns = [c for c in ("method", "mode", "precision", "batch_size", "fit_examples_per_s", "hand_examples_per_s",
                            "fit_over_hand", "fit_cpu_ms_per_step", "hand_cpu_ms_per_step", "fit_over_hand_cpu",
-                           "baseline", "peak_rss_mb", "peak_gpu_mb", "failure") if c in frame]
+                           "baseline", "load_avg_1min", "peak_rss_mb", "peak_gpu_mb", "failure") if c in frame]
     text += report.markdown_table(frame[columns]) + "\n"
     if not scale_frame.empty:
         text += "\n## Time per epoch vs dataset size and batch size (graph mode)\n\n"

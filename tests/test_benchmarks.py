@@ -129,6 +129,7 @@ def test_speed_compares_fit_with_the_hand_written_loop():
                                      batch_sizes=(64,))
     (row,) = rows
     assert row["baseline"] == "hand-written" and "failure" not in row
+    assert row["load_avg_1min"] >= 0
     for key in ("fit_examples_per_s", "hand_examples_per_s", "fit_over_hand", "fit_over_hand_cpu", "peak_rss_mb"):
         assert math.isfinite(row[key]) and row[key] > 0, key
     assert scaling == [dict(scaling[0], dataset_size=128, batch_size=64, steps_per_epoch=2)]
