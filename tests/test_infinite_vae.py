@@ -104,6 +104,21 @@ def test_unlabeled_terms_never_see_labels(digits):
 
 
 # ------------------------------------------------------- hyper-parameters
+def test_a_slot_with_extreme_log_variances_does_not_poison_the_step(digits):
+    """Every slot scores every input. A slot whose raw posterior log-variance is far past exp()'s float32
+    range (here 200 on every input; measured -34..93 in a young slot on Fashion-MNIST, which made whole
+    runs NaN) must leave the losses and every weight finite."""
+    model = _model(initial_components=2)
+    kernel, bias = model.vaes[1].posterior_head.weights
+    kernel.assign(np.zeros(kernel.shape, "float32"))
+    bias.assign(np.r_[np.zeros(TINY["latent_dim"]), np.full(TINY["latent_dim"], 200.0)].astype("float32"))
+    mean, log_var = model.vaes[1].posterior(digits.x_test[:8])
+    assert float(np.max(log_var)) <= 20.0  # soft-bounded (tanh saturates to 20 in float32); exp(200) is inf
+    logs = model.train_step(next(iter(digits.train(32))))
+    assert all(np.isfinite(float(v)) for v in logs.values()), logs
+    assert all(np.isfinite(w.numpy()).all() for w in model.trainable_weights)
+
+
 @pytest.mark.parametrize("kwargs,match", [
     ({"max_components": 0}, "max_components"),
     ({"max_components": 2.5}, "max_components"),

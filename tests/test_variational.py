@@ -139,6 +139,18 @@ def test_iwae_bound_grows_with_k(digits):
     assert model.log_prob(x, k=500).mean() > bounds[0]
 
 
+def test_vae_posterior_log_variance_bound(digits):
+    bounded = _model("vae", latent_dim=4, posterior_log_var_bound=3.0)
+    kernel, bias = bounded.posterior_head.weights
+    kernel.assign(np.zeros(kernel.shape, "float32"))
+    bias.assign(np.r_[np.zeros(4), [-50.0, -1.0, 1.0, 50.0]].astype("float32"))
+    _, log_var = bounded.posterior(digits.x_test[:2])
+    np.testing.assert_allclose(log_var[0], 3.0 * np.tanh(np.array([-50.0, -1.0, 1.0, 50.0]) / 3.0), rtol=1e-5)
+    assert zoo.load("vae", input_shape=(8, 8, 1), latent_dim=4).posterior_log_var_bound is None  # the paper's
+    with pytest.raises(ValueError, match="posterior_log_var_bound"):
+        _model("vae", posterior_log_var_bound=0.0)
+
+
 # ---------------------------------------------------------------------- M1
 def test_m1_head_is_fitted_after_fit_and_not_before(digits):
     model = _model("m1", num_classes=10, latent_dim=4)

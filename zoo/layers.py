@@ -12,6 +12,13 @@ def reparameterize(mean, log_var, noise):
     return mean + ops.exp(0.5 * log_var) * noise
 
 
+def soft_clip(x, bound):
+    """bound * tanh(x / bound): about x near 0, smoothly limited to (-bound, bound),
+    with a gradient that never vanishes exactly. Keeps log-variances where
+    exp() stays finite in float32."""
+    return bound * ops.tanh(x / bound)
+
+
 def jvp(fn, primal, tangent):
     """The Jacobian-vector product J_fn(primal) . tangent, exactly, by forward-mode
     differentiation (one extra forward pass; no Jacobian is formed).

@@ -11,7 +11,7 @@ from keras import ops
 
 from zoo import losses, nets
 from zoo.base import ZooModel
-from zoo.layers import expand_classes, reparameterize, split_gaussian
+from zoo.layers import expand_classes, reparameterize, soft_clip, split_gaussian
 from zoo.models.vae import VAE
 from zoo.registry import register
 
@@ -192,7 +192,7 @@ class M2(ZooModel):
         if self.likelihood == "bernoulli":  # pixels mapped to [0, 1]
             return losses.bernoulli_log_likelihood((x + 1.0) / 2.0, out)
         channels = self.image_shape[-1]
-        return losses.gaussian_log_likelihood(x, out[..., :channels], 6.0 * ops.tanh(out[..., channels:] / 6.0))
+        return losses.gaussian_log_likelihood(x, out[..., :channels], soft_clip(out[..., channels:], 6.0))
 
     def decoder_mean(self, out):
         """E p(x|y, z) from the decoder's output, on the scale of x."""
@@ -468,7 +468,7 @@ class M1M2(ZooModel):
         z2 = keras.random.normal((n, self.latent2_dim), seed=seed_generator)
         onehot = ops.one_hot(ops.convert_to_tensor(labels, "int32"), self.num_classes)
         out = ops.reshape(self.m2.decoder(ops.concatenate([z2, onehot], -1), training=False), (n, -1))
-        mean, log_var = out[:, : self.latent_dim], 6.0 * ops.tanh(out[:, self.latent_dim:] / 6.0)
+        mean, log_var = out[:, : self.latent_dim], soft_clip(out[:, self.latent_dim:], 6.0)
         z1 = reparameterize(mean, log_var, keras.random.normal((n, self.latent_dim), seed=seed_generator))
         return self.m1._decoder_mean(z1)
 

@@ -9,7 +9,7 @@ from keras import ops
 
 from zoo import losses, nets
 from zoo.base import ZooModel
-from zoo.layers import reparameterize
+from zoo.layers import reparameterize, soft_clip
 from zoo.registry import register
 
 
@@ -47,6 +47,10 @@ class VAE(ZooModel):
         likelihood: "bernoulli" or "gaussian".
         beta: weight of the KL term in training.
         binarize: dynamic binarisation (Bernoulli decoder only).
+        posterior_log_var_bound: B > 0 soft-bounds q(z|x)'s log-variance to
+            B tanh(raw / B); None (default, the paper) leaves it unbounded. A
+            mixture of VAEs needs it: each VAE scores inputs it never trained
+            on, whose raw log-variance can overflow exp() (see `infinite_vae`).
         seed: seed of the model's noise.
 
     Example:
@@ -67,7 +71,7 @@ class VAE(ZooModel):
     LIKELIHOODS = ("bernoulli", "gaussian")
 
     def __init__(self, input_shape, latent_dim=16, arch="auto", likelihood="bernoulli", beta=1.0, binarize=False,
-                 seed=None, **kwargs):
+                 posterior_log_var_bound=None, seed=None, **kwargs):
         super().__init__(input_shape, seed=seed, **kwargs)
         if likelihood not in self.LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {self.LIKELIHOODS}; got {likelihood!r}")
@@ -75,6 +79,9 @@ class VAE(ZooModel):
             raise ValueError("binarize=True needs likelihood='bernoulli'")
         if beta < 0:
             raise ValueError(f"beta must be >= 0; got {beta}")
+        if posterior_log_var_bound is not None and not posterior_log_var_bound > 0:
+            raise ValueError(f"posterior_log_var_bound must be > 0 or None; got {posterior_log_var_bound!r}")
+        self.posterior_log_var_bound = None if posterior_log_var_bound is None else float(posterior_log_var_bound)
         self.latent_dim = int(latent_dim)
         self.arch = arch
         self.likelihood = likelihood
@@ -100,7 +107,10 @@ class VAE(ZooModel):
     def posterior(self, x, training=False):
         """Mean and log-variance of q(z|x)."""
         stats = self.posterior_head(self.encoder(x, training=training))
-        return stats[:, : self.latent_dim], stats[:, self.latent_dim:]
+        log_var = stats[:, self.latent_dim:]
+        if self.posterior_log_var_bound is not None:
+            log_var = soft_clip(log_var, self.posterior_log_var_bound)
+        return stats[:, : self.latent_dim], log_var
 
     def log_likelihood(self, x, z, training=False):
         """log p(x|z) per example; `x` in [-1, 1]."""
@@ -112,7 +122,7 @@ class VAE(ZooModel):
 
     def _gaussian_parameters(self, out):
         channels = self.image_shape[-1]
-        return out[..., :channels], 6.0 * ops.tanh(out[..., channels:] / 6.0)
+        return out[..., :channels], soft_clip(out[..., channels:], 6.0)
 
     def bound_terms(self, x, noise, training=False):
         """Per-example E log p(x|z) (one sample) and KL(q(z|x) || p(z))."""
