@@ -29,12 +29,13 @@ labelled examples balanced per class, drawn from the seed.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 
 from benchmarks import report
 
 KEY = ("recipe", "scale", "seed", "steps")
-SUMMARY_COLUMNS = ["method", "dataset", "labels", "scale", "error_pct", "seeds", "steps", "batch_size",
+SUMMARY_COLUMNS = ["method", "dataset", "labels", "scale", "error_pct", "seeds", "diverged", "steps", "batch_size",
                    "train_seconds", "train_cpu_seconds", "baseline_error_pct", "paper_error_pct", "paper_reference", "recipe",
                    "baseline"]
 
@@ -121,11 +122,18 @@ def runs_table(rows):
     """The successful runs as a tidy DataFrame, one row per run, sorted."""
     import pandas as pd
 
-    frame = pd.DataFrame([r for r in rows if "error" not in r])
+    frame = pd.DataFrame([{**r, "diverged": _diverged(r)} for r in rows if "error" not in r])
     if frame.empty:
         return frame
     frame = frame.drop_duplicates(subset=list(KEY), keep="last")
     return frame.sort_values(["dataset", "labels", "method", "scale", "seed"]).reset_index(drop=True)
+
+
+def _diverged(row):
+    """Whether a run's training losses went inf/NaN: recorded by the runner, or (rows from before it
+    recorded that) a non-finite final training loss."""
+    finals = (v for k, v in row.items() if k.startswith("train_") and isinstance(v, float))
+    return bool(row.get("diverged")) or any(not math.isfinite(v) for v in finals)
 
 
 def summarize(runs):
@@ -148,7 +156,10 @@ def summarize(runs):
             "method": method, "dataset": dataset, "labels": int(labels), "scale": scale,
             "error_mean": errors.mean(), "error_sd": sd,
             "error_pct": f"{errors.mean():.2f} ± {sd:.2f}" if len(errors) > 1 else f"{errors.mean():.2f}",
-            "seeds": len(group), "steps": int(steps), "batch_size": int(group["batch_size"].iloc[0]),
+            "seeds": len(group),
+            # runs whose training losses went inf/NaN (recorded since the runner checks; 0 before)
+            "diverged": int(group["diverged"].fillna(False).astype(bool).sum()) if "diverged" in group else 0,
+            "steps": int(steps), "batch_size": int(group["batch_size"].iloc[0]),
             "train_seconds": round(float(group["train_seconds"].mean()), 1),
             "train_cpu_seconds": round(float(group["train_cpu_seconds"].mean()), 1)
             if "train_cpu_seconds" in group and group["train_cpu_seconds"].notna().all() else None,
@@ -200,6 +211,10 @@ def write_report(rows, out, command, plots=True):
             text += "### Samples (seed of the first run)\n\n"
             text += "".join(f"- {s[:-4]}: ![{s}](samples/{s})\n" for s in samples)
     text += "\n## Recipe notes\n\n" + _recipe_notes(summary)
+    diverged = runs[runs["diverged"]] if "diverged" in runs else runs.iloc[:0]
+    if not diverged.empty:
+        text += "\n## Diverged runs\n\nTraining losses went inf/NaN; their errors are in the table above.\n\n" + \
+            "".join(f"- {r.recipe} seed {r.seed}: test error {100 * r.test_error:.2f} %\n" for r in diverged.itertuples())
     failed = [r for r in rows if "error" in r]
     if failed:
         text += "\n## Failed runs\n\n" + "".join(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import math
 import os
 import platform
 import resource
@@ -93,6 +94,8 @@ def run(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, out=None, *, step
         "examples_per_second": round(info["steps"] * info["batch_size"] / info["seconds"], 1),
         **{f"test_{k}": float(v) for k, v in results.items()},
         **{f"train_{k}": float(v[-1]) for k, v in history.items() if v},
+        # a loss that went inf/NaN: the run diverged, whatever its final error says
+        "diverged": any(not math.isfinite(float(x)) for v in history.values() for x in v),
         "paper_metric": paper.get("metric"), "paper_value": paper.get("value"),
         "paper_reference": paper.get("reference"),
         **provenance(), "data_source": data.source,

@@ -36,6 +36,7 @@ def test_ssl_sweep_end_to_end_on_digits(tmp_path):
         assert runs[column].map(math.isfinite).all(), column
     assert ((runs["test_error"] >= 0) & (runs["test_error"] <= 1)).all()
     assert (runs["steps"] == 3).all() and (runs["labels"] == 50).all()
+    assert not runs["diverged"].any()
 
     summary = pd.read_csv(tmp_path / "ssl_summary.csv")
     assert len(summary) == 2 and (summary["seeds"] == 2).all()
@@ -90,10 +91,12 @@ def test_ssl_summary_puts_the_paper_number_beside_ours():
              "steps": 10, "batch_size": 100, "train_seconds": 1.0, "test_error": e, "paper_value": 0.0093,
              "paper_reference": "Salimans et al. 2016, Table 1"} for s, e in ((0, 0.1), (1, 0.2), (2, 0.3))]
     rows.append({"recipe": "r", "seed": 3, "error": "boom"})  # failed runs are left out of the table
+    rows[2]["diverged"] = True  # its training losses went NaN: counted, not hidden
     summary = ssl.summarize(ssl.runs_table(rows))
     assert len(summary) == 1
     row = summary.iloc[0]
     assert row["error_pct"] == "20.00 ± 10.00" and row["seeds"] == 3  # sd of 10, 20, 30 = 10
+    assert row["diverged"] == 1
     assert row["paper_error_pct"] == 0.93 and row["paper_reference"] == "Salimans et al. 2016, Table 1"
 
 
