@@ -21,7 +21,7 @@ def ssl_plots(runs, summary, out):
     """The error of each method beside its baseline and the paper, error vs label budget (where a method ran
     at two budgets or more) and learning curves; return the PNG paths."""
     paths = [error_chart(summary, os.path.join(out, "ssl_errors.png"))]
-    budgets = runs.groupby(["dataset", "method"])["labels"].nunique()
+    budgets = runs.groupby(["dataset", "method", "scale"])["labels"].nunique()
     if (budgets > 1).any():
         paths.append(error_vs_labels(runs, os.path.join(out, "ssl_error_vs_labels.png")))
     for dataset in sorted(set(runs["dataset"])):
@@ -65,26 +65,33 @@ def error_chart(summary, path):
 
 
 def error_vs_labels(runs, path):
-    """One panel per dataset: test error (%) against label budget, one line per method x scale."""
+    """One panel per dataset where some recipe ran at two label budgets or more: test error (%, mean ± sd
+    over seeds) against the budget, one line per recipe (a method with its nets; the supervised baselines
+    dashed), so each method can be read against its own baseline net."""
     plt = _pyplot()
-    datasets = sorted(set(runs["dataset"]))
-    figure, axes = plt.subplots(1, len(datasets), figsize=(4.5 * len(datasets), 3.6), squeeze=False)
+    runs = runs.assign(stem=[name[: -len(f"_{labels}")] if name.endswith(f"_{labels}") else name
+                             for name, labels in zip(runs["recipe"], runs["labels"])])
+    curves = runs.groupby(["dataset", "stem", "scale"]).filter(lambda g: g["labels"].nunique() > 1)
+    datasets = sorted(set(curves["dataset"]))
+    figure, axes = plt.subplots(1, len(datasets), figsize=(7.5 * len(datasets), 5.0), squeeze=False)
+    colours = plt.get_cmap("tab20")
     for axis, dataset in zip(axes[0], datasets):
-        subset = runs[runs["dataset"] == dataset]
-        for (method, scale), group in subset.groupby(["method", "scale"]):
-            stats = (100 * group["test_error"]).groupby(group["labels"]).agg(["mean", "std", "count"])
-            axis.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=4,
-                          label=f"{method} ({scale})")
-        paper = subset.dropna(subset=["paper_value"]) if "paper_value" in subset else subset.iloc[:0]
-        for (method, labels), group in paper.groupby(["method", "labels"]):
-            axis.scatter([labels], [100 * float(group["paper_value"].iloc[0])], marker="*", s=120, color="k",
-                         zorder=5, label=f"{method} paper")
+        subset = curves[curves["dataset"] == dataset]
+        for i, ((stem, scale), group) in enumerate(subset.groupby(["stem", "scale"])):
+            stats = (100 * group["test_error"]).groupby(group["labels"]).agg(["mean", "std"])
+            baseline = group["method"].iloc[0] == "supervised"
+            axis.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="s" if baseline else "o",
+                          linestyle="--" if baseline else "-", capsize=3, color=colours(i % 20),
+                          label=f"{stem.removesuffix('_' + dataset)} ({scale})")
+        budgets = sorted(set(subset["labels"]))
         axis.set_xscale("log")
-        axis.set_title(dataset)
+        axis.set_xticks(budgets, [str(b) for b in budgets])
+        axis.minorticks_off()
+        axis.set_title(f"{dataset}: error vs labelled examples")
         axis.set_xlabel("labelled examples")
         axis.set_ylabel("test error (%)")
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     figure.tight_layout()
     return _save(figure, path)
 
