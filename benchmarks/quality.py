@@ -70,7 +70,8 @@ def run_one(recipe, scale, seed, n, extractor="auto", data_dir=None, steps=None,
     evaluate = require_evaluate()
     model, data, info = train(recipe, scale, seed, data_dir, verbose, steps)
     recipe = info["recipe"]
-    metrics = evaluate(model, data, n=n, extractor=extractor)
+    # The run's seed also seeds the sampling and the metrics' subsets.
+    metrics = evaluate(model, data, n=n, extractor=extractor, seed=seed)
     if samples_out:
         save_samples(model, samples_out, seed)
     row = {"recipe": recipe.name, "method": recipe.method, "dataset": recipe.dataset,
@@ -79,7 +80,9 @@ def run_one(recipe, scale, seed, n, extractor="auto", data_dir=None, steps=None,
     for key, value in metrics.items():
         if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
             value = value.item()  # numpy scalars
-        row[key] = value if isinstance(value, (int, float, str, bool)) or value is None else json.dumps(value)
+        value = value if isinstance(value, (int, float, str, bool)) or value is None else json.dumps(value)
+        # The metrics' protocol echoes `seed` and `dataset`: never let it overwrite the run's own keys.
+        row[key if key not in row or row[key] == value else f"evaluate_{key}"] = value
     row.setdefault("extractor", str(extractor))
     row.setdefault("n_generated", n)
     row.update(provenance())

@@ -111,17 +111,20 @@ def test_quality_fails_clearly_without_zoo_metrics_evaluate(monkeypatch):
 def test_quality_sweep_tabulates_what_evaluate_returns(tmp_path, monkeypatch):
     calls = []
 
-    def fake_evaluate(model, data, n=10000, extractor="auto"):  # the contract of the metrics issue
-        calls.append((model.registered_name, data.name, n, extractor))
-        return {"fid": 12.5, "kid": 0.01, "extractor": "domain:digits", "n_generated": n}
+    def fake_evaluate(model, data, n=10000, extractor="auto", seed=0):  # the contract of zoo.metrics.evaluate
+        calls.append((model.registered_name, data.name, n, extractor, seed))
+        # like the real one, it echoes its protocol (dataset, seed) beside the metrics
+        return {"fid": 12.5, "kid": 0.01, "extractor": "domain:digits", "n_generated": n, "dataset": data.name,
+                "seed": seed, "reference_split": "test"}
 
     monkeypatch.setattr(zoo.metrics, "evaluate", fake_evaluate, raising=False)
     chosen = quality.select("cpu", methods=["vae"], datasets=["digits"])
     rows = quality.sweep(chosen, "cpu", [0, 1], str(tmp_path), n=64, steps=2, isolate=False, log=lambda _: None)
-    assert calls == [("vae", "digits", 64, "auto")] * 2
+    assert calls == [("vae", "digits", 64, "auto", 0), ("vae", "digits", 64, "auto", 1)]
     quality.write_report(rows, str(tmp_path), "python -m benchmarks.quality")
     runs = pd.read_csv(tmp_path / "quality_runs.csv")
     assert len(runs) == 2 and set(runs["extractor"]) == {"domain:digits"} and (runs["fid"] == 12.5).all()
+    assert sorted(runs["seed"]) == [0, 1]  # each run keeps its own seed (the protocol's echo must not win)
     summary = pd.read_csv(tmp_path / "quality_summary.csv")
     assert len(summary) == 1 and summary["extractor"].iloc[0] == "domain:digits"
     assert summary["fid"].iloc[0] == "12.5 ± 0"
