@@ -193,8 +193,9 @@ def write_report(rows, out, command, plots=True):
             if "data_source" in runs else "?"
     info["protocol"] = ("error = 1 - accuracy on the whole test set after the last step; no early stopping or "
                         "model selection; labels balanced per class and drawn from the seed; mean ± sample sd "
-                        "over seeds; train_seconds = wall time of `fit` per run (shared machine: other jobs ran "
-                        "beside it), train_cpu_seconds = CPU time of the run's process during `fit` (blank for runs "
+                        "over seeds; train_seconds = wall time of `fit` per run (other jobs may have run "
+                        "beside it: `load_avg_1min` in ssl_runs.csv, the machine's load when `fit` started, for "
+                        "runs since it was recorded), train_cpu_seconds = CPU time of the run's process during `fit` (blank for runs "
                         "recorded before it was measured)")
     text = report.header("Semi-supervised test error", command, info)
     text += "\n## Summary (error in %)\n\n"

@@ -55,12 +55,14 @@ def train(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, steps=None):
     chunk = min(CHUNK_STEPS, steps)
     epochs = -(-steps // chunk)
     batch_size = setting.get("batch_size", 100)
+    load = os.getloadavg()[0]  # how busy the machine was: other jobs slow `fit`'s wall time, not its CPU time
     start, start_cpu = time.perf_counter(), time.process_time()
     history = model.fit(data.train(batch_size), epochs=epochs, steps_per_epoch=chunk, verbose=verbose,
                         shuffle=False)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
     info = {"recipe": recipe, "setting": setting, "steps": epochs * chunk, "chunk": chunk,
-            "batch_size": batch_size, "seconds": seconds, "cpu_seconds": cpu_seconds, "history": history.history}
+            "batch_size": batch_size, "seconds": seconds, "cpu_seconds": cpu_seconds, "load_avg_1min": round(load, 2),
+            "history": history.history}
     return model, data, info
 
 
@@ -91,6 +93,7 @@ def run(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, out=None, *, step
         "labels": data.num_labels if recipe.labels is not None else None, "scale": scale, "seed": seed,
         "steps": info["steps"], "batch_size": info["batch_size"], "train_seconds": round(info["seconds"], 2),
         "train_cpu_seconds": round(info["cpu_seconds"], 2),  # user + system CPU of all threads: robust to sharing
+        "load_avg_1min": info["load_avg_1min"],
         "examples_per_second": round(info["steps"] * info["batch_size"] / info["seconds"], 1),
         **{f"test_{k}": float(v) for k, v in results.items()},
         **{f"train_{k}": float(v[-1]) for k, v in history.items() if v},

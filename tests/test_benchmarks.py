@@ -12,7 +12,8 @@ import zoo
 from benchmarks import quality, report, speed, ssl
 
 RUN_COLUMNS = {"recipe", "method", "dataset", "labels", "scale", "seed", "steps", "batch_size", "train_seconds",
-               "test_accuracy", "test_error", "paper_value", "machine", "versions", "git_commit", "peak_rss_mb"}
+               "test_accuracy", "test_error", "paper_value", "machine", "versions", "git_commit", "peak_rss_mb",
+               "load_avg_1min", "diverged"}
 
 
 @pytest.mark.slow
@@ -32,7 +33,7 @@ def test_ssl_sweep_end_to_end_on_digits(tmp_path):
     assert len(runs) == 4  # one row per method x seed
     assert sorted(zip(runs["method"], runs["seed"])) == [("sgan", 0), ("sgan", 1), ("supervised", 0),
                                                         ("supervised", 1)]
-    for column in ("test_error", "test_accuracy", "train_seconds", "peak_rss_mb"):
+    for column in ("test_error", "test_accuracy", "train_seconds", "peak_rss_mb", "load_avg_1min"):
         assert runs[column].map(math.isfinite).all(), column
     assert ((runs["test_error"] >= 0) & (runs["test_error"] <= 1)).all()
     assert (runs["steps"] == 3).all() and (runs["labels"] == 50).all()
