@@ -136,11 +136,11 @@ def bar_chart(frame, x, y, hue, path, ylabel, log=False):
     xs = list(dict.fromkeys(frame[x]))
     hues = list(dict.fromkeys(frame[hue]))
     width = 0.8 / max(1, len(hues))
-    figure, axis = plt.subplots(figsize=(max(5, 1.6 * len(xs)), 3.6))
+    figure, axis = plt.subplots(figsize=(min(16, max(5, 0.45 * len(xs) * len(hues) + 2)), 4.2))
     for i, h in enumerate(hues):
         values = [frame[(frame[x] == v) & (frame[hue] == h)][y].mean() for v in xs]
         axis.bar(np.arange(len(xs)) + i * width, values, width, label=str(h))
-    axis.set_xticks(np.arange(len(xs)) + width * (len(hues) - 1) / 2, xs)
+    axis.set_xticks(np.arange(len(xs)) + width * (len(hues) - 1) / 2, xs, rotation=60, ha="right", fontsize=8)
     axis.set_ylabel(ylabel)
     if log:
         axis.set_yscale("log")
