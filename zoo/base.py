@@ -463,7 +463,6 @@ class NoiseGenerator:
         return self.generate(z, training=False)
 
 
-
 class ClassifierGAN(NetClassifier, NoiseGenerator):
     """Mixin: a GAN whose discriminator is the zoo's K-class classifier net.
 
@@ -471,11 +470,13 @@ class ClassifierGAN(NetClassifier, NoiseGenerator):
     Each batch takes one D step, then one G step, each on fresh noise (the
     alternation of Goodfellow et al. 2014, Alg. 1, with k = 1). The method
     supplies `discriminator_losses(x, x_labeled, y_labeled, z)` and
-    `generator_losses(x, z)`, and names its logs in `log_names`. SGAN (and so
+    `generator_losses(x, z)`; `log_names` are the logs those return (a
+    method with more terms, e.g. Bad GAN, names its own). SGAN (and so
     Improved-GAN and Bad GAN) and CatGAN share this.
     """
 
     roles = ("d", "g")
+    log_names = ("d_loss", "d_supervised", "d_unsupervised", "g_loss")
 
     def _build_classifier_gan(self, arch, latent_dim, dropout, input_noise):
         """D's features and head, and G, from `zoo.nets` (the same D as the supervised baseline's net)."""
@@ -494,6 +495,7 @@ class ClassifierGAN(NetClassifier, NoiseGenerator):
             "d", lambda: self.discriminator_losses(x, x_labeled, y_labeled, self.normal((n, self.latent_dim))))
         _, g_logs = self.minimize("g", lambda: self.generator_losses(x, self.normal((n, self.latent_dim))))
         return self.track(self.log_names, {**d_logs, **g_logs})
+
 
 def _replicas_in_sync():
     context = tf.distribute.get_replica_context()

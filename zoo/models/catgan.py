@@ -51,8 +51,6 @@ class CatGAN(ClassifierGAN, ZooModel):
     Categorical Generative Adversarial Networks", ICLR 2016, arXiv 1511.06390.
     """
 
-    log_names = ("d_loss", "d_supervised", "d_unsupervised", "g_loss")
-
     def __init__(self, input_shape, num_classes, latent_dim=100, arch="auto", labeled_weight=1.0, dropout=0.5,
                  input_noise=0.3, learning_rate=3e-4, seed=None, **kwargs):
         super().__init__(input_shape, num_classes=num_classes, seed=seed, **kwargs)

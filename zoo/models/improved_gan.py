@@ -73,8 +73,6 @@ class ImprovedGAN(SGAN):
     Techniques for Training GANs", NeurIPS 2016, arXiv 1606.03498.
     """
 
-    log_names = ("d_loss", "d_supervised", "d_unsupervised", "g_loss")
-
     def __init__(self, input_shape, num_classes, latent_dim=100, arch="auto", generator_loss="feature_matching",
                  unlabeled_weight=1.0, dropout=0.5, input_noise=0.3, weight_norm=True, minibatch_kernels=0,
                  minibatch_kernel_dim=5, historical_weight=0.0, label_smoothing=0.0, learning_rate=3e-4,

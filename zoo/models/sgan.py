@@ -64,7 +64,6 @@ class SGAN(ClassifierGAN, ZooModel):
     Training GANs", arXiv 1606.03498.
     """
 
-    log_names = ("d_loss", "d_supervised", "d_unsupervised", "g_loss")
     GENERATOR_LOSSES = ("feature_matching", "non_saturating")
 
     def __init__(self, input_shape, num_classes, latent_dim=100, arch="auto", generator_loss="feature_matching",

@@ -9,7 +9,7 @@ from keras import ops
 
 from zoo import losses, nets
 from zoo.base import ZooModel
-from zoo.layers import reparameterize, soft_clip
+from zoo.layers import reparameterize, soft_clip, split_gaussian
 from zoo.registry import register
 
 
@@ -106,11 +106,10 @@ class VAE(ZooModel):
     # ------------------------------------------------------------ the bound
     def posterior(self, x, training=False):
         """Mean and log-variance of q(z|x)."""
-        stats = self.posterior_head(self.encoder(x, training=training))
-        log_var = stats[:, self.latent_dim:]
+        mean, log_var = split_gaussian(self.posterior_head(self.encoder(x, training=training)))
         if self.posterior_log_var_bound is not None:
             log_var = soft_clip(log_var, self.posterior_log_var_bound)
-        return stats[:, : self.latent_dim], log_var
+        return mean, log_var
 
     def log_likelihood(self, x, z, training=False):
         """log p(x|z) per example; `x` in [-1, 1]."""
