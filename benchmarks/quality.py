@@ -174,12 +174,7 @@ def write_report(rows, out, command):
                         "extractors are not comparable); mean ± sample sd over seeds")
     text = report.header("Sample quality", command, info)
     text += "\n## Summary\n\n" + (report.markdown_table(summary) if not summary.empty else "No runs yet.") + "\n"
-    samples_dir = os.path.join(out, "samples")
-    if os.path.isdir(samples_dir) and not runs.empty:
-        names = {f"{r}_{s}_seed" for r, s in zip(runs["recipe"], runs["scale"])}
-        shown = sorted(f for f in os.listdir(samples_dir) if any(f.startswith(n) for n in names))
-        if shown:
-            text += "\n## Samples\n\n" + "".join(f"- {s[:-4]}: ![{s}](samples/{s})\n" for s in shown)
+    text += report.sample_grids(out, runs, "\n## Samples\n\n")
     failed = [r for r in rows if "failure" in r]
     if failed:
         text += "\n## Failed runs\n\n" + "".join(

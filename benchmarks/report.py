@@ -115,6 +115,18 @@ def header(title, command, info: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def sample_grids(out, runs, heading):
+    """Markdown links to the grids in `out/samples` of the runs' recipes x scales (`<recipe>_<scale>_seed<k>.png`),
+    under `heading`; "" when there are none. The SSL and quality sweeps share that folder, so each report
+    picks its own."""
+    samples_dir = os.path.join(out, "samples")
+    if not os.path.isdir(samples_dir) or runs.empty:
+        return ""
+    names = {f"{r}_{s}_seed" for r, s in zip(runs["recipe"], runs["scale"])}
+    shown = sorted(f for f in os.listdir(samples_dir) if any(f.startswith(n) for n in names))
+    return heading + "".join(f"- {s[:-4]}: ![{s}](samples/{s})\n" for s in shown) if shown else ""
+
+
 def write_text(text, path):
     """Write atomically; the temporary name is per process, so two sweeps may share a results folder."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

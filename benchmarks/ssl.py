@@ -156,9 +156,7 @@ def summarize(runs):
             "method": method, "dataset": dataset, "labels": int(labels), "scale": scale,
             "error_mean": errors.mean(), "error_sd": sd,
             "error_pct": f"{errors.mean():.2f} ± {sd:.2f}" if len(errors) > 1 else f"{errors.mean():.2f}",
-            "seeds": len(group),
-            # runs whose training losses went inf/NaN (recorded since the runner checks; 0 before)
-            "diverged": int(group["diverged"].fillna(False).astype(bool).sum()) if "diverged" in group else 0,
+            "seeds": len(group), "diverged": int(group["diverged"].sum()),  # runs_table's `_diverged`
             "steps": int(steps), "batch_size": int(group["batch_size"].iloc[0]),
             "train_seconds": round(float(group["train_seconds"].mean()), 1),
             "train_cpu_seconds": round(float(group["train_cpu_seconds"].mean()), 1)
@@ -207,10 +205,7 @@ def write_report(rows, out, command, plots=True):
         text += "\n## Plots\n\n"
         for path in plotting.ssl_plots(runs, summary, out):
             text += f"![{os.path.basename(path)}]({os.path.relpath(path, out)})\n\n"
-        samples = sorted(os.listdir(os.path.join(out, "samples"))) if os.path.isdir(os.path.join(out, "samples")) else []
-        if samples:
-            text += "### Samples (seed of the first run)\n\n"
-            text += "".join(f"- {s[:-4]}: ![{s}](samples/{s})\n" for s in samples)
+        text += report.sample_grids(out, runs, "### Samples (seed of the first run)\n\n")
     text += "\n## Recipe notes\n\n" + _recipe_notes(summary)
     diverged = runs[runs["diverged"]] if "diverged" in runs else runs.iloc[:0]
     if not diverged.empty:
@@ -240,8 +235,8 @@ def readme_table(summary):
     names = {"digits": "digits", "mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
     columns = sorted({(d, int(n)) for d, n in zip(shown["dataset"], shown["labels"])},
                      key=lambda c: (list(names).index(c[0]) if c[0] in names else len(names), c))
-    budgets = {c: {f"{s} x {b}" for s, b in zip(*[shown[(shown["dataset"] == c[0]) & (shown["labels"] == c[1])][k]
-                                                   for k in ("steps", "batch_size")])} for c in columns}
+    budget = shown["steps"].astype(str) + " x " + shown["batch_size"].astype(str)
+    budgets = {(d, n): set(budget[(shown["dataset"] == d) & (shown["labels"] == n)]) for d, n in columns}
 
     def number(value):
         return None if value is None or value != value else f"{value:.2f}"
