@@ -12,6 +12,7 @@ optimizers' state, and trains on without Keras warnings.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import keras
@@ -56,12 +57,18 @@ def run_method_test(name, init_kwargs=None, *, data=None, batch_size=16, steps=2
         tmp_path: folder for the `.keras` round trip (pytest's tmp_path).
     """
     data = data or tiny_data()
-    cls = zoo.get(name)
-    kwargs = {"input_shape": data.input_shape, **(init_kwargs or {})}
-    if "num_classes" in __import__("inspect").signature(cls.__init__).parameters:
-        kwargs.setdefault("num_classes", data.num_classes)
-    model = zoo.load(name, **kwargs)
-    assert model.compiled and model.built
+    # Built as the project's card builds it: no shapes, the model reads them from the data it is fitted on.
+    model = zoo.load(name, **(init_kwargs or {}))
+    assert model.awaiting_data and not model.built
+    check_not_built_errors(model, data)
+
+    initial = _InitialWeights()
+    history = model.fit(data, batch_size=batch_size, epochs=1, steps_per_epoch=steps, verbose=0,
+                        callbacks=[initial])
+    assert model.compiled and model.built and not model.awaiting_data
+    assert model.image_shape == data.input_shape
+    if "num_classes" in inspect.signature(type(model).__init__).parameters:
+        assert model.num_classes == data.num_classes
 
     # Roles partition the trainable weights.
     owners = {}
@@ -72,8 +79,7 @@ def run_method_test(name, init_kwargs=None, *, data=None, batch_size=16, steps=2
     assert set(owners) == {v.path for v in model.trainable_variables}, "trainable weights outside every role"
 
     # Training changes every trainable weight and logs exactly log_names.
-    before = snapshot(model.trainable_variables)
-    history = model.fit(data.train(batch_size), epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
+    before = initial.weights
     assert set(history.history) == set(model.log_names), history.history.keys()
     for key, values in history.history.items():
         assert np.all(np.isfinite(values)), f"{key} is not finite: {values}"
@@ -102,6 +108,29 @@ def run_method_test(name, init_kwargs=None, *, data=None, batch_size=16, steps=2
     if tmp_path is not None:
         check_saving(model, data, tmp_path / f"{name}.keras", batch_size)
     return model
+
+
+class _InitialWeights(keras.callbacks.Callback):
+    """The trainable weights as `fit` starts, i.e. once a model created without shapes is built."""
+
+    def on_train_begin(self, logs=None):
+        self.weights = snapshot(self.model.trainable_variables)
+
+
+def check_not_built_errors(model, data):
+    """Before it has seen data, every capability of a model created without shapes is a clear
+    NotBuiltError, and its config round-trips (to another model awaiting data)."""
+    from zoo.base import NotBuiltError
+
+    for capability in model.capabilities:
+        try:
+            getattr(model, capability)(data.x_test[:2]) if capability != "sample" else model.sample(2)
+        except NotBuiltError:
+            continue
+        raise AssertionError(f"{capability} of a model awaiting data should raise NotBuiltError")
+    config = model.get_config()
+    assert config.get("input_shape") is None
+    assert type(model).from_config(config).awaiting_data
 
 
 def check_capabilities(model, data):
@@ -188,15 +217,15 @@ def train_supervised_term(model, data, steps, batch_size=64):
         step(batch)
 
 
-def pair_classifier_gain(name, data, steps_per_epoch, epochs=1, **kwargs):
+def pair_classifier_gain(name, data, steps_per_epoch, epochs=1, seed=0, **kwargs):
     """Test accuracy of K+1 pair classifier `name` trained as an SSL method and as its supervised-only
-    baseline (`train_supervised_term`, the same number of steps), both from seed 0."""
+    baseline (`train_supervised_term`, the same number of steps), both from `seed`."""
     import keras
 
     accuracies = {}
     for mode in ("ssl", "baseline"):
-        keras.utils.set_random_seed(0)
-        model = zoo.load(name, input_shape=data.input_shape, num_classes=data.num_classes, seed=0, **kwargs)
+        keras.utils.set_random_seed(seed)
+        model = zoo.load(name, input_shape=data.input_shape, num_classes=data.num_classes, seed=seed, **kwargs)
         if mode == "ssl":
             model.fit(data.train(64), epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=0)
         else:

@@ -151,8 +151,12 @@ def test_interrupted_save_keeps_the_good_file(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["model.keras"]  # no temporary file left behind
 
 
-@pytest.mark.parametrize("name,kwargs", [("sgan", {"num_classes": 10, "latent_dim": 8}), ("vae", {"latent_dim": 4})])
-def test_backup_and_restore_resume_equals_uninterrupted(name, kwargs, tmp_path):
+@pytest.mark.parametrize("name,kwargs,lazy", [
+    ("sgan", {"num_classes": 10, "latent_dim": 8}, False),
+    ("vae", {"latent_dim": 4}, False),
+    ("sgan", {"num_classes": 10, "latent_dim": 8}, True),  # built from its first tf.data stream
+])
+def test_backup_and_restore_resume_equals_uninterrupted(name, kwargs, lazy, tmp_path):
     data = zoo.data.load("digits", labels=20)
     # Each epoch sees the same 3 batches, so the resumed run's data equals the
     # uninterrupted run's; noise comes from the model's seed generator, whose
@@ -161,7 +165,8 @@ def test_backup_and_restore_resume_equals_uninterrupted(name, kwargs, tmp_path):
 
     def run(callbacks):
         keras.utils.set_random_seed(0)
-        model = zoo.load(name, input_shape=data.input_shape, seed=1, **kwargs)
+        shape = {} if lazy else {"input_shape": data.input_shape}
+        model = zoo.load(name, seed=1, **shape, **kwargs)
         model.fit(batches, epochs=4, verbose=0, callbacks=callbacks, shuffle=False)
         return model
 

@@ -15,11 +15,15 @@ particular to it:
   `accuracy` for methods that classify;
 * `get_config` from the constructor's signature, `get_compile_config` /
   `compile_from_config` so a loaded model resumes with its optimizer state, and
-  an atomic `save`.
+  an atomic `save`;
+* construction deferred until the data is known: `zoo.load("triple_gan")`
+  without `input_shape` / `num_classes` gives a model that builds itself from
+  the `SSLData` (or the first `tf.data` stream or array) it is fitted on.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import tempfile
@@ -35,8 +39,16 @@ BATCH_KEYS = ("x", "x_labeled", "y_labeled")
 CAPABILITIES = ("sample", "classify", "encode", "elbo", "log_prob")
 
 
+#: Batch size of `fit(SSLData)` when none is given: the SSL papers' usual minibatch.
+DEFAULT_BATCH_SIZE = 100
+
+
 class CapabilityError(AttributeError):
     """A capability (sample, classify, ...) was asked of a method that lacks it."""
+
+
+class NotBuiltError(RuntimeError):
+    """The model was created without its data's shape and has not seen data yet."""
 
 
 class ZooModel(keras.Model):
@@ -59,8 +71,14 @@ class ZooModel(keras.Model):
     #: once (e.g. an AAE's encoder: reconstruction and regularization phases).
     updates_per_step: dict = {}
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _deferrable(cls.__dict__["__init__"])
+
     def __init__(self, input_shape, num_classes=None, seed=None, **kwargs):
-        super().__init__(**kwargs)
+        if not self.__dict__.get("_keras_initialised"):  # a deferred construction initialised Keras already
+            super().__init__(**kwargs)
         self.image_shape = _check_input_shape(input_shape)
         if num_classes is not None and (int(num_classes) != num_classes or num_classes < 2):
             raise ValueError(f"num_classes must be an integer >= 2; got {num_classes!r}")
@@ -79,6 +97,10 @@ class ZooModel(keras.Model):
     def get_config(self):
         """Every constructor argument, read from the attribute of the same name."""
         config = {"name": self.name, "trainable": self.trainable}
+        if self.awaiting_data:
+            init, arguments = self._pending_init
+            config.update({k: v for k, v in arguments.items() if k != "kwargs"})
+            return config
         for param in inspect.signature(type(self).__init__).parameters.values():
             if param.name == "self" or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
                 continue
@@ -92,6 +114,68 @@ class ZooModel(keras.Model):
             if not layer.built:
                 raise RuntimeError(f"{type(self).__name__}: sub-layer {layer.name} was not built")
         self.built = True
+
+    # ------------------------------------------------------ deferred building
+    @property
+    def awaiting_data(self) -> bool:
+        """True while the model was created without its data's shape and has seen no data yet."""
+        return "_pending_init" in self.__dict__
+
+    def build_from(self, data, num_classes=None):
+        """Build a model created without `input_shape` (and `num_classes`) from `data`.
+
+        `data` is an `SSLData` (image shape and classes), a `tf.data.Dataset` of
+        DESIGN.md dict batches or of `(x, y)` / `x` batches, an array of images,
+        or an image shape `(height, width, channels)`. `fit` calls this itself;
+        a compiled model is compiled again with the same arguments once built.
+        On a built model it only checks that `data` fits it.
+        """
+        shape, classes = _shape_and_classes(data)
+        classes = num_classes if num_classes is not None else classes
+        if not self.awaiting_data:
+            if shape is not None and tuple(shape) != self.image_shape:
+                raise ValueError(f"{type(self).__name__} was built for images of shape {self.image_shape}; "
+                                 f"the data has {tuple(shape)}")
+            if classes is not None and self.num_classes is not None and classes != self.num_classes:
+                raise ValueError(f"{type(self).__name__} was built for {self.num_classes} classes; "
+                                 f"the data has {classes}")
+            return self
+        init, arguments = self._pending_init
+        arguments = dict(arguments)
+        if arguments.get("input_shape") is None:
+            if shape is None:
+                raise NotBuiltError(f"cannot read an image shape from {type(data).__name__}: pass input_shape "
+                                    "to zoo.load, or fit on an SSLData, a tf.data stream or an array of images")
+            arguments["input_shape"] = tuple(int(d) for d in shape)
+        if "num_classes" in inspect.signature(init).parameters and arguments.get("num_classes") is None:
+            if classes is None:
+                raise NotBuiltError(f"{type(self).__name__} needs num_classes, which {type(data).__name__} does "
+                                    "not tell: pass num_classes to zoo.load, or fit on an SSLData")
+            arguments["num_classes"] = int(classes)
+        extra = arguments.pop("kwargs", {})
+        pending_compile = self.__dict__.get("_pending_compile")
+        # Variables belong to the strategy the model was created under, as for an eagerly built model.
+        with self.distribute_strategy.scope():
+            del self.__dict__["_pending_init"]
+            init(self, **arguments, **extra)
+            if pending_compile is not None:
+                del self.__dict__["_pending_compile"]
+                self.compile(**pending_compile)
+        return self
+
+    def build(self, input_shape=None):
+        """Keras' `build(input_shape)`: builds a model created without shapes (see `build_from`)."""
+        if self.awaiting_data and input_shape is not None:
+            self.build_from(tuple(input_shape)[1:])
+        elif self.awaiting_data:
+            raise NotBuiltError(f"{type(self).__name__}.build needs the input shape")
+
+    def _require_built(self, what):
+        if self.awaiting_data:
+            raise NotBuiltError(
+                f"{type(self).__name__} was created without an input shape and has not seen data yet, "
+                f"so it cannot {what}: fit it first (model.fit(zoo.data.load(...))), call "
+                "model.build_from(data), or pass input_shape (and num_classes) to zoo.load")
 
     # -------------------------------------------------------------- optimizers
     def role_layers(self) -> dict[str, list]:
@@ -115,7 +199,22 @@ class ZooModel(keras.Model):
             optimizers: dict role -> optimizer (instance, name or config) that
                 replaces the default of that role. Roles: `self.roles`.
             run_eagerly, jit_compile, steps_per_execution: as `keras.Model.compile`.
+
+        On a model still awaiting its data the optimizers are created when it
+        is built (`build_from`, or the first `fit`).
         """
+        if self.awaiting_data:
+            object.__setattr__(self, "_pending_compile", {
+                "optimizers": optimizers, "run_eagerly": run_eagerly, "jit_compile": jit_compile,
+                "steps_per_execution": steps_per_execution})
+            self._zoo_compile_config = {
+                "optimizers": {r: keras.saving.serialize_keras_object(keras.optimizers.get(o))
+                               for r, o in (optimizers or {}).items()},
+                "run_eagerly": run_eagerly, "jit_compile": jit_compile, "steps_per_execution": steps_per_execution,
+            }
+            super().compile(optimizer=None, run_eagerly=run_eagerly, jit_compile=jit_compile,
+                            steps_per_execution=steps_per_execution)
+            return
         chosen = self.default_optimizers()
         if set(chosen) != set(self.roles):
             raise RuntimeError(f"{type(self).__name__}.default_optimizers must cover roles {self.roles}")
@@ -159,12 +258,42 @@ class ZooModel(keras.Model):
         }
         self.compile(**config)
 
-    def fit(self, x=None, y=None, *args, **kwargs):
-        """`keras.Model.fit`; a `tf.data.Dataset` (already shuffled by zoo.data)
-        is not asked to be shuffled again, which Keras would only warn about."""
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, *args, **kwargs):
+        """`keras.Model.fit`, which also takes an `SSLData` and builds a model created without shapes.
+
+        `model.fit(zoo.data.load("mnist", labels=100), epochs=10)` trains on
+        `data.train(batch_size)` (batch_size default 100), an epoch being one
+        pass over the unlabelled images unless `steps_per_epoch` says
+        otherwise; `validation_data` may be an `SSLData` too (its validation
+        split). A model created without `input_shape` / `num_classes` builds
+        itself from the data first (see `build_from`). A `tf.data.Dataset`
+        (already shuffled by zoo.data) is not asked to be shuffled again,
+        which Keras would only warn about.
+        """
+        from zoo.data import SSLData
+
+        if isinstance(x, SSLData):
+            self.build_from(x)
+            batch_size = int(batch_size or min(DEFAULT_BATCH_SIZE, len(x.x_train)))
+            kwargs.setdefault("steps_per_epoch", max(1, len(x.x_train) // batch_size))
+            x, batch_size = x.train(batch_size), None
+        elif self.awaiting_data:
+            self.build_from(x)
+        if isinstance(kwargs.get("validation_data"), SSLData):
+            kwargs["validation_data"] = kwargs["validation_data"].validation()
         if isinstance(x, tf.data.Dataset):
             kwargs.setdefault("shuffle", False)
-        return super().fit(x, y, *args, **kwargs)
+        return super().fit(x, y, batch_size, epochs, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.evaluate`; an `SSLData` is evaluated on its test split."""
+        from zoo.data import SSLData
+
+        self._require_built("evaluate")
+        if isinstance(x, SSLData):
+            self.build_from(x)
+            x = x.test()
+        return super().evaluate(x, y, *args, **kwargs)
 
     # --------------------------------------------------------- gradient step
     def minimize(self, role, loss_fn):
@@ -283,6 +412,7 @@ class ZooModel(keras.Model):
         return tuple(c for c in CAPABILITIES if self.can(c))
 
     def _require(self, capability):
+        self._require_built(capability)
         if not self.can(capability):
             raise CapabilityError(
                 f"{type(self).__name__} cannot {capability}: its capabilities are "
@@ -414,6 +544,7 @@ class ZooModel(keras.Model):
         """`keras.Model.save`, written to a temporary file first and then moved
         into place, so an interrupted save never leaves a half-written file
         where a good one was."""
+        self._require_built("be saved")
         filepath = os.fspath(filepath)
         if not overwrite and os.path.exists(filepath):
             raise FileExistsError(filepath)
@@ -510,3 +641,57 @@ def _check_input_shape(shape):
     if len(shape) != 3 or min(shape) < 1:
         raise ValueError(f"input_shape must be (height, width, channels) with positive sizes; got {shape}")
     return shape
+
+
+def _deferrable(init):
+    """Wrap a method's `__init__` so that `input_shape` (and `num_classes`) may be left out.
+
+    Called without them, the wrapped constructor only initialises the Keras
+    model and keeps its arguments; `ZooModel.build_from` (which `fit` calls)
+    runs the real constructor once the data says what they are. Keras' own
+    idiom defers weights to `build(input_shape)`; the zoo defers the whole
+    constructor instead, because each method builds several nets (and their
+    optimizers) from the image shape and the number of classes, and every
+    method keeps its constructor as its config.
+    """
+    signature = inspect.signature(init)
+    required = [name for name in ("input_shape", "num_classes") if name in signature.parameters]
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        arguments = signature.bind_partial(self, *args, **kwargs).arguments
+        arguments.pop("self")
+        if all(arguments.get(name) is not None for name in required):
+            return init(self, *args, **kwargs)
+        keras_kwargs = {k: v for k, v in arguments.get("kwargs", {}).items() if k in ("name", "dtype", "trainable")}
+        keras.Model.__init__(self, **keras_kwargs)
+        # Plain attributes, out of Keras' tracking: they are bookkeeping, not state.
+        object.__setattr__(self, "_keras_initialised", True)
+        object.__setattr__(self, "_pending_init", (init, dict(arguments)))
+        self.role_optimizers = {}
+
+    return __init__
+
+
+def _shape_and_classes(data):
+    """(image shape or None, number of classes or None) read from what `build_from` accepts."""
+    from zoo.data import SSLData
+
+    if isinstance(data, SSLData):
+        return data.input_shape, data.num_classes
+    if isinstance(data, tf.data.Dataset):
+        spec = data.element_spec
+        if isinstance(spec, dict):
+            spec = spec.get("x", spec.get("x_labeled"))
+        elif isinstance(spec, tuple):
+            spec = spec[0]
+        shape = getattr(spec, "shape", None)
+        return (tuple(shape[1:]) if shape is not None and shape.rank == 4 else None), None
+    if isinstance(data, dict):
+        data = data.get("x", data.get("x_labeled"))
+    if isinstance(data, (tuple, list)) and len(data) == 3 and all(isinstance(d, (int, np.integer)) for d in data):
+        return tuple(int(d) for d in data), None
+    shape = getattr(data, "shape", None)
+    if shape is not None and len(shape) == 4:
+        return tuple(int(d) for d in shape[1:]), None
+    return None, None
