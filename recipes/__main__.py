@@ -1,4 +1,8 @@
-"""`python -m recipes list` / `python -m recipes run NAME --scale cpu --seed 0`."""
+"""`python -m recipes list` / `python -m recipes run NAME --scale cpu --seed 0`.
+
+Bad input (an unknown recipe or scale, a missing dataset) is one line
+`error: ...` on stderr and exit status 2; `--debug` shows the traceback.
+"""
 
 import argparse
 import json
@@ -6,27 +10,41 @@ import sys
 
 import recipes
 from recipes.runner import run
+from zoo.cli import DEBUG, run_command
 
-parser = argparse.ArgumentParser(prog="python -m recipes")
-commands = parser.add_subparsers(dest="command", required=True)
-commands.add_parser("list")
-runner = commands.add_parser("run")
-runner.add_argument("name")
-runner.add_argument("--scale", default="cpu")
-runner.add_argument("--seed", type=int, default=0)
-runner.add_argument("--data-dir", default=None)
-runner.add_argument("--out", default=None, help="write the result row as JSON here")
-runner.add_argument("--verbose", type=int, default=1)
-runner.add_argument("--steps", type=int, default=None, help="override the scale's training steps")
-runner.add_argument("--curve-out", default=None, help="write the learning curve as JSON here")
-runner.add_argument("--samples-out", default=None, help="write a PNG grid of samples here")
-args = parser.parse_args()
-if args.command == "list":
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m recipes", parents=[DEBUG])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", parents=[DEBUG])
+    runner = commands.add_parser("run", parents=[DEBUG])
+    runner.add_argument("name")
+    runner.add_argument("--scale", default="cpu")
+    runner.add_argument("--seed", type=int, default=0)
+    runner.add_argument("--data-dir", default=None)
+    runner.add_argument("--out", default=None, help="write the result row as JSON here")
+    runner.add_argument("--verbose", type=int, default=1)
+    runner.add_argument("--steps", type=int, default=None, help="override the scale's training steps")
+    runner.add_argument("--curve-out", default=None, help="write the learning curve as JSON here")
+    runner.add_argument("--samples-out", default=None, help="write a PNG grid of samples here")
+    args = parser.parse_args(argv)
+    return run_command({"list": _list, "run": _run}[args.command], args)
+
+
+def _list(args):
     for name, recipe in recipes.all_recipes().items():
         paper = recipe.paper or {}
         print(f"{name:<32} {recipe.method:<14} {recipe.dataset:<14} labels={recipe.labels} "
               f"scales={','.join(recipe.scales)} paper={paper.get('value')}")
-    sys.exit(0)
-row = run(args.name, args.scale, args.seed, args.data_dir, args.verbose, args.out, steps=args.steps,
-          curve_out=args.curve_out, samples_out=args.samples_out)
-print(json.dumps(row, indent=2))
+    return 0
+
+
+def _run(args):
+    row = run(args.name, args.scale, args.seed, args.data_dir, args.verbose, args.out, steps=args.steps,
+              curve_out=args.curve_out, samples_out=args.samples_out)
+    print(json.dumps(row, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

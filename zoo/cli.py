@@ -4,6 +4,9 @@
     python -m zoo train sgan                        # digits, 50 labels
     python -m zoo train vae --dataset fashion_mnist --epochs 5 --set latent_dim=32
     python -m zoo sample runs/sgan-digits/model.keras --n 64 --out grid.png
+
+Bad input (an unknown name, an impossible label budget, a missing file) is one
+line `error: ...` on stderr and exit status 2; `--debug` shows the traceback.
 """
 
 from __future__ import annotations
@@ -16,14 +19,53 @@ import os
 import sys
 import time
 
+from zoo.base import CapabilityError
+
+#: The errors a person can fix, reported as one line rather than a traceback: bad
+#: input, as the zoo raises it (ValueError: an unknown model or recipe, an
+#: impossible label budget, a bad hyper-parameter; CapabilityError: a method
+#: asked for what it cannot do), a missing or unreadable file or a failed download
+#: (OSError, FileNotFoundError: a dataset or model file that is not there), and a
+#: broken install (ImportError). Anything else (TypeError, KeyError, a plain
+#: AttributeError, ...) is a bug in the zoo and keeps its traceback.
+USER_ERRORS = (ValueError, OSError, ImportError, CapabilityError)
+
+#: Parent parser of every command line and sub-command, so `--debug` may come
+#: before or after the sub-command (SUPPRESS: a sub-command's default would
+#: otherwise overwrite a `--debug` given before it).
+DEBUG = argparse.ArgumentParser(add_help=False)
+DEBUG.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="on an error, show the full traceback instead of one line")
+
+
+def run_command(command, args):
+    """`command(args)`'s exit status, with the errors a person can fix as one line.
+
+    A `USER_ERRORS` exception prints `error: <message>` on stderr and gives 2,
+    the status argparse gives bad arguments; Ctrl-C gives 130 (128 + SIGINT)
+    without a traceback. Any other exception propagates with its traceback. With
+    `--debug` nothing is caught. Shared by `python -m zoo` and `python -m recipes`.
+    """
+    if getattr(args, "debug", False):
+        return command(args)
+    try:
+        return command(args)
+    except KeyboardInterrupt:
+        return 130
+    except USER_ERRORS as error:
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m zoo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m zoo", description=__doc__.splitlines()[0], parents=[DEBUG])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("list", help="list the registered methods")
+    commands.add_parser("list", help="list the registered methods", parents=[DEBUG])
 
-    train = commands.add_parser("train", help="train a method and write model, samples and metrics")
+    train = commands.add_parser("train", help="train a method and write model, samples and metrics",
+                                parents=[DEBUG])
     train.add_argument("model", help="registered name, e.g. sgan (see `list`)")
     train.add_argument("--dataset", default="digits")
     train.add_argument("--labels", type=_labels, default=50,
@@ -40,7 +82,7 @@ def main(argv=None):
     train.add_argument("--samples-every", type=int, default=0, help="also write a sample grid every N epochs")
     train.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
 
-    sample = commands.add_parser("sample", help="sample a grid from a saved .keras model")
+    sample = commands.add_parser("sample", help="sample a grid from a saved .keras model", parents=[DEBUG])
     sample.add_argument("path")
     sample.add_argument("--n", type=int, default=64)
     sample.add_argument("--labels", type=int, nargs="*", default=None, help="class labels, cycled to n")
@@ -48,11 +90,16 @@ def main(argv=None):
     sample.add_argument("--out", default="samples.png")
 
     args = parser.parse_args(argv)
-    return {"list": _list, "train": _train, "sample": _sample}[args.command](args)
+    return run_command({"list": _list, "train": _train, "sample": _sample}[args.command], args)
 
 
 def _labels(text):
-    return None if text in ("all", "none", "None") else int(text)
+    if text in ("all", "none", "None"):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of labels or 'all'; got {text!r}") from None
 
 
 def _list(args):
@@ -70,7 +117,7 @@ def _parse_sets(pairs):
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise SystemExit(f"--set expects KEY=VALUE; got {pair!r}")
+            raise ValueError(f"--set expects KEY=VALUE; got {pair!r}")
         try:
             hparams[key] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
@@ -132,7 +179,7 @@ def _sample(args):
     from zoo.images import save_grid
 
     if not os.path.isfile(args.path):
-        raise SystemExit(f"no such model file: {args.path}")
+        raise FileNotFoundError(f"no such model file: {args.path}")
     model = keras.models.load_model(args.path)
     images = model.sample(args.n, labels=args.labels, seed=args.seed)
     save_grid(images, args.out)

@@ -310,25 +310,105 @@ def _labels(y):
 
 
 def _read_tfds(name, data_dir, download, looked):
+    """`name` from tensorflow_datasets: its prepared copy, or downloaded when `download`.
+
+    A failure inside tfds is reported by its real cause, with tfds' own error
+    chained: a missing module is a broken install (not a missing dataset), a
+    failed download needs the network, and an unprepared dataset with
+    `download=False` says where tfds looked.
+    """
+    tfds_name = TFDS_NAMES[name]
     hint = (
         f"Looked for IDX files in {looked}. Put the four IDX files in a folder and pass "
         f"data_dir= or set ZOO_DATA_DIR"
         + (", or on Debian run `apt-get install dataset-fashion-mnist`" if name == "fashion_mnist" else "")
-        + f"; or let tensorflow_datasets download {TFDS_NAMES[name]!r} (needs the network)."
+        + f"; or let tensorflow_datasets download {tfds_name!r} (needs the network)."
     )
     try:
         import tensorflow_datasets as tfds
-    except ImportError as error:
-        raise DatasetNotFoundError(f"dataset {name!r} not found. {hint} ({error})") from None
-    try:
-        (x_train, y_train), (x_test, y_test) = tfds.as_numpy(
-            tfds.load(TFDS_NAMES[name], split=["train", "test"], as_supervised=True, batch_size=-1,
-                      data_dir=data_dir, download=download)
-        )
-    except Exception as error:  # tfds raises many types: not prepared, network, checksum
-        raise DatasetNotFoundError(
-            f"dataset {name!r} not found: tensorflow_datasets could not provide it "
-            f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}). {hint}"
-        ) from None
+
+        builder = tfds.builder(tfds_name, data_dir=data_dir)
+        if not download and not builder.is_prepared():
+            raise DatasetNotFoundError(
+                f"dataset {name!r} not found: tensorflow_datasets has not prepared {tfds_name!r} in "
+                f"{builder.data_dir_root} and download=False. {hint}"
+            )
+        builder.download_and_prepare()  # returns at once when prepared
+        train, test = builder.as_dataset(split=["train", "test"], as_supervised=True)
+        (x_train, y_train), (x_test, y_test) = _tfds_arrays(train), _tfds_arrays(test)
+    except (DatasetNotFoundError, CorruptDatasetError):
+        raise
+    except Exception as error:  # tfds raises many types; _tfds_error names the cause
+        raise _tfds_error(name, error, hint) from error
     return (_scale_uint8(x_train), _labels(y_train), _scale_uint8(x_test), _labels(y_test),
-            f"tensorflow_datasets:{TFDS_NAMES[name]}")
+            f"tensorflow_datasets:{tfds_name}")
+
+
+def _tfds_arrays(split, chunk=10_000):
+    """(images, labels) of a tfds split as numpy arrays, read in chunks.
+
+    Not `batch_size=-1`: that makes one batch as large as the split size in
+    the dataset's info, and where the info has no split sizes (tfds' own
+    `mock_data`, a builder restored without metadata) TensorFlow aborts the
+    whole process (`std::length_error`) instead of raising.
+    """
+    import tensorflow_datasets as tfds
+
+    chunks = list(tfds.as_numpy(split.batch(chunk)))
+    if not chunks:
+        raise CorruptDatasetError("tensorflow_datasets returned an empty split")
+    return tuple(np.concatenate(parts) for parts in zip(*chunks))
+
+
+def _tfds_error(name, error, hint):
+    """The zoo's error for `error` raised inside tensorflow_datasets, named by its cause.
+
+    tfds re-raises with context added (sometimes as a new exception of the same
+    type, without `ImportError.name`), so the whole chain is searched.
+    """
+    chain = _exception_chain(error)
+    broken = [e for e in chain if isinstance(e, ImportError)]
+    if broken:
+        module = next((e.name for e in broken if isinstance(e, ModuleNotFoundError) and e.name), None)
+        cause = f"it imports {module!r}, which is not installed" if module else _summary(broken[-1])
+        fix = f", or install the package that provides {module.split('.')[0]!r}" if module else ""
+        return ImportError(
+            f"tensorflow_datasets cannot load {name!r}: {cause}. The install is broken (the dataset is not "
+            f"the problem): reinstall the zoo with its dependencies (`pip install -e .` in its checkout){fix}.",
+            name=module,
+        )
+    failed_download = next((e for e in chain if isinstance(e, _download_errors())), None)
+    if failed_download is not None:
+        return DatasetNotFoundError(
+            f"dataset {name!r} not found: tensorflow_datasets could not download {TFDS_NAMES[name]!r} "
+            f"({_summary(failed_download)}): that needs the network. {hint}"
+        )
+    return DatasetNotFoundError(
+        f"dataset {name!r} not found: tensorflow_datasets could not provide it ({_summary(error)}). {hint}"
+    )
+
+
+def _download_errors():
+    """Exception types that mean a download failed: no network, no DNS, a refusing server."""
+    import socket
+    import urllib.error
+
+    import requests  # tfds downloads with it (a dependency of tfds)
+    import tensorflow_datasets as tfds
+
+    return (ConnectionError, TimeoutError, socket.gaierror, urllib.error.URLError, requests.RequestException,
+            tfds.download.DownloadError)
+
+
+def _exception_chain(error):
+    """`error` and the exceptions it was raised from or while handling, outermost first."""
+    chain = []
+    while error is not None and error not in chain:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    return chain
+
+
+def _summary(error):
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
