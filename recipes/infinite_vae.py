@@ -1,7 +1,7 @@
 """Infinite VAE (Abbasnejad, Dick & van den Hengel, CVPR 2017, arXiv 1611.07800).
 
 A Dirichlet-process mixture of VAEs (truncated at `max_components` slots) and a
-mixture-of-experts classifier; see `zoo.models.infinite_vae` for the equations
+mixture-of-experts classifier; see `zoo.models.ssl.infinite_vae` for the equations
 and every choice where the paper is silent.
 
 The paper's MNIST networks, optimiser, concentration and training length were

@@ -2,7 +2,7 @@
 
 alpha, the weight on the mean classification loss, is the paper's alpha = 0.1 N
 rescaled to equal-sized labelled and unlabelled batches: 0.1 N / N_l (see
-`zoo.models.ssl_vae.M2`): MNIST-100: 0.1 * 60000 / 100 = 60; digits-50:
+`zoo.models.ssl.ssl_vae.M2`): MNIST-100: 0.1 * 60000 / 100 = 60; digits-50:
 0.1 * 1297 / 50 = 2.6.
 
 Architectures: the papers use MLPs (M2: one hidden layer of 500 softplus

@@ -9,7 +9,7 @@ import pytest
 import recipes
 import zoo
 from tests.harness import run_method_test
-from zoo.models.infinite_vae import NEVER, assignment_probabilities, crp_log_prior
+from zoo.models.ssl.infinite_vae import NEVER, assignment_probabilities, crp_log_prior
 
 TINY = {"max_components": 2, "latent_dim": 4, "expert_hidden": 8}
 

@@ -9,7 +9,7 @@ import keras
 from keras import ops
 
 from zoo import losses
-from zoo.models.improved_gan import ImprovedGAN
+from zoo.models.ssl.improved_gan import ImprovedGAN
 from zoo.registry import register
 
 

@@ -8,7 +8,7 @@ from keras import ops
 from zoo import losses, nets
 from zoo.base import ZooModel
 from zoo.layers import jvp
-from zoo.models.bigan import SemiSupervisedALI
+from zoo.models.gan.bigan import SemiSupervisedALI
 from zoo.registry import register
 
 

@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from zoo import losses
-from zoo.models.vae import VAE
+from zoo.models.likelihood.vae import VAE
 from zoo.registry import register
 
 
@@ -14,7 +14,7 @@ from zoo.registry import register
 class IWAE(VAE):
     """Importance weighted autoencoder: the VAE trained on the k-sample bound.
 
-    Same generative and inference nets as `zoo.models.vae.VAE`; training
+    Same generative and inference nets as `zoo.models.likelihood.vae.VAE`; training
     maximises (Burda et al. 2015, Eq. 8)
 
         L_k(x) = E_{z_1..z_k ~ q(z|x)} [ log (1/k) sum_i p(x, z_i) / q(z_i|x) ]

@@ -119,7 +119,7 @@ from keras import ops
 from zoo import losses, nets
 from zoo.base import ZooModel
 from zoo.layers import reparameterize, scale_gradient
-from zoo.models.vae import VAE
+from zoo.models.likelihood.vae import VAE
 from zoo.registry import register
 
 NEVER = -1e30  # log-weight of a slot that cannot be chosen
@@ -187,7 +187,7 @@ class InfiniteVAE(ZooModel):
         initial_components: slots active at the start (count 1 each).
         count_decay: decay of the running assignment counts per batch, in [0, 1).
         min_count: a slot whose count falls to or below this is empty (inactive).
-        latent_dim, arch, likelihood: each component's `zoo.models.vae.VAE`.
+        latent_dim, arch, likelihood: each component's `zoo.models.likelihood.vae.VAE`.
         expert_hidden: hidden ReLU units of each expert (0: linear expert).
         classification_weight: lambda, the weight of the experts' cross-entropy in
             the encoders' gradient (0: the experts read fixed codes).

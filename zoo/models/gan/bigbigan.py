@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 from zoo import losses, nets
-from zoo.models.bigan import ALI
+from zoo.models.gan.bigan import ALI
 from zoo.registry import register
 
 

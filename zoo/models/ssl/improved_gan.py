@@ -8,7 +8,7 @@ from keras import ops
 from zoo import losses, nets
 from zoo.base import ZooModel
 from zoo.layers import MinibatchDiscrimination
-from zoo.models.sgan import SGAN
+from zoo.models.ssl.sgan import SGAN
 from zoo.registry import register
 
 

@@ -12,7 +12,7 @@ from keras import ops
 from zoo import losses, nets
 from zoo.base import ZooModel
 from zoo.layers import expand_classes, reparameterize, soft_clip, split_gaussian
-from zoo.models.vae import VAE
+from zoo.models.likelihood.vae import VAE
 from zoo.registry import register
 
 
@@ -234,7 +234,7 @@ class M1(VAE):
     """M1: a VAE trained on all images, then a linear classifier on the latent means of the labelled ones.
 
     Kingma et al. 2014, Sec. 2.1 (latent-feature discriminative model): the
-    VAE (Kingma & Welling 2013, Eq. 10; see `zoo.models.vae.VAE`) is trained
+    VAE (Kingma & Welling 2013, Eq. 10; see `zoo.models.likelihood.vae.VAE`) is trained
     on every image without labels; then a classifier is fitted on
     mu(x) = E q(z|x) of the labelled examples. The paper used a transductive
     SVM; here the head is scikit-learn's multinomial logistic regression
@@ -252,7 +252,7 @@ class M1(VAE):
         input_shape: (height, width, channels).
         num_classes: K.
         latent_dim: size of z (paper: 50).
-        arch, likelihood: as `zoo.models.vae.VAE` (the paper: two hidden
+        arch, likelihood: as `zoo.models.likelihood.vae.VAE` (the paper: two hidden
             layers of 600 softplus units, Bernoulli / Gaussian decoders).
         head: "logistic" or "svm".
         head_c: inverse regularisation strength C of the head.
@@ -341,7 +341,7 @@ class M1M2(ZooModel):
     """Stacked M1+M2: M2 trained on the latent codes z1 of an M1 VAE (Kingma et al. 2014, Sec. 2.3).
 
     Generative model: p(x, y, z1, z2) = p(y) p(z2) p(z1|y, z2) p(x|z1), with
-    p(x|z1) the VAE's decoder (`m1`, a `zoo.models.vae.VAE`) and p(z1|y, z2)
+    p(x|z1) the VAE's decoder (`m1`, a `zoo.models.likelihood.vae.VAE`) and p(z1|y, z2)
     a Gaussian M2 (`m2`, a `M2` with `likelihood="gaussian"` on z1 seen as a
     (1, 1, latent_dim) "image" through the `mlp` nets).
 

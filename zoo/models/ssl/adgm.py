@@ -29,7 +29,7 @@ class ADGM(ZooModel):
     Unlabelled bound, y summed exactly over the K classes given each a:
         U(x) = E_q(a|x)[ sum_y q(y|a,x) (L(x, y, a) + beta log q(a|x)) + H(q(y|a,x)) - beta log q(a|x) ]
     Objective (as Kingma et al. 2014, Eq. 9): loss = -mean_l L - mean_u U + alpha mean_l [-log q(y|a, x)], a ~ q(a|x);
-    alpha as `zoo.models.ssl_vae.M2` (0.1 N / N_l for equal-sized batches; 60 for MNIST-100).
+    alpha as `zoo.models.ssl.ssl_vae.M2` (0.1 N / N_l for equal-sized batches; 60 for MNIST-100).
 
     Choices (the paper's text leaves them open or we chose for speed):
     * the KL of z is taken in closed form given a (it is the expectation of
