@@ -1,4 +1,4 @@
-"""Architecture builders shared by the methods, keyed by name.
+"""Architecture builders shared by the methods, registered by name.
 
 Two kinds of net, each a functional `keras.Model` built at once:
 
@@ -9,7 +9,12 @@ Two kinds of net, each a functional `keras.Model` built at once:
 * `generator(arch, latent_dim, output_shape)`: vector -> image. Decoders are
   generators with another output activation or more output channels.
 
-Architectures:
+An architecture is an `Architecture` subclass registered with
+`@register(name)`: the image sides it takes, and the bodies of its feature
+trunk and of its generator; `get(name)` finds it (an unknown name lists the
+known ones), `ARCHITECTURES` names them all. `features` and `generator` add
+the options every net shares (input noise, dropout, width, weight norm,
+virtual batch norm) and the `keras.Model` around a body. Registered:
 
 * `mlp`: fully connected, any input shape.
 * `conv_small`: small convnet for 8x8 images such as scikit-learn's digits
@@ -26,6 +31,8 @@ Architectures:
   CIFAR generator: 4x4x512 -> 8x8x256 -> 16x16x128 -> image, 5x5 transposed
   convolutions with batch norm. Square sides that are multiples of 8 from 16 up.
 
+Their parameter counts are pinned, with the arithmetic, in tests/test_nets.py.
+
 Batch norm is `synchronized`: under a `tf.distribute` strategy its statistics
 are those of the global batch, so a distributed step equals the single-device
 step (outside a strategy this is plain batch norm).
@@ -38,7 +45,30 @@ import math
 import keras
 from keras import layers
 
-ARCHITECTURES = ("mlp", "conv_small", "dcgan", "conv_large")
+from zoo.registry import Registry
+
+_ARCHITECTURES = Registry("architecture")
+
+
+def register(name: str):
+    """Class decorator: make an `Architecture` subclass the net `name` of `features`, `generator` and the rest."""
+
+    def decorate(cls):
+        cls.name = name
+        return _ARCHITECTURES.register(name)(cls)
+
+    return decorate
+
+
+def get(name: str) -> type[Architecture]:
+    """The architecture registered as `name`; an unknown name lists the known ones."""
+    return _ARCHITECTURES.get(name)
+
+
+def __getattr__(attribute):
+    if attribute == "ARCHITECTURES":  # every registered name, in order, those registered later included
+        return _ARCHITECTURES.names()
+    raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
 
 
 def default_arch(input_shape) -> str:
@@ -51,8 +81,7 @@ def default_arch(input_shape) -> str:
 
 def resolve_arch(arch, input_shape) -> str:
     arch = default_arch(input_shape) if arch == "auto" else arch
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r}; known: 'auto', {', '.join(map(repr, ARCHITECTURES))}")
+    _ARCHITECTURES.get(arch, also=("auto",))
     check_shape(arch, input_shape)
     return arch
 
@@ -61,17 +90,71 @@ def check_shape(arch, shape):
     """Raise a clear error if `arch` cannot take images of `shape`."""
     if len(shape) != 3:
         raise ValueError(f"{arch} takes (height, width, channels) images; got shape {tuple(shape)}")
-    height, width, _ = shape
-    if arch == "mlp":
-        return
-    minimum, multiple, example = {"dcgan": (16, 4, "28x28 or 32x32"), "conv_large": (16, 8, "32x32")}.get(
-        arch, (4, 4, "8x8"))
-    if height != width or height % multiple or height < minimum:
-        raise ValueError(
-            f"net {arch!r} needs square images whose side is a multiple of {multiple} and at least "
-            f"{minimum} (e.g. {example}); got {tuple(shape)}. Use 'conv_small' for 8x8 digits, "
-            "'dcgan' for 28x28/32x32, 'conv_large' for 32x32, or 'mlp' for any shape."
-        )
+    get(arch).check_shape(shape)
+
+
+class Parts:
+    """The options of one `features` / `generator` call, as the layers an architecture's body builds from."""
+
+    def __init__(self, *, width=1.0, dropout=0.0, weight_norm=False, virtual_batch=0):
+        self.width, self.rate, self.virtual_batch = width, dropout, virtual_batch
+        if weight_norm:
+            from zoo.layers import WeightNormConv2D, WeightNormDense
+
+            self.dense, self.conv = WeightNormDense, WeightNormConv2D
+        else:
+            self.dense, self.conv = layers.Dense, layers.Conv2D
+
+    def units(self, n):
+        """`n` units or filters scaled by `width`."""
+        return max(1, int(round(n * self.width)))
+
+    def dropout(self, h):
+        """Dropout after a hidden block, where the call asked for it."""
+        return layers.Dropout(self.rate)(h) if self.rate else h
+
+    def batch_norm(self):
+        return _batch_norm(self.virtual_batch)
+
+
+class Architecture:
+    """An image architecture: a feature trunk (image -> vector) and a generator (vector -> image) of one design.
+
+    Subclass, implement `features` and `generator` (static methods building
+    layers on a Keras tensor with `parts`, a `Parts`), set the sides it takes
+    and register it with `@register(name)`.
+
+    Attributes:
+        side: `(minimum, multiple, example)`: square images whose side is a
+            multiple of `multiple` and at least `minimum` (`example` for the
+            error message); None for any (height, width, channels).
+    """
+
+    name = None
+    side = (4, 4, "8x8")
+
+    @classmethod
+    def check_shape(cls, shape):
+        if cls.side is None:
+            return
+        height, width, _ = shape
+        minimum, multiple, example = cls.side
+        if height != width or height % multiple or height < minimum:
+            raise ValueError(
+                f"net {cls.name!r} needs square images whose side is a multiple of {multiple} and at least "
+                f"{minimum} (e.g. {example}); got {tuple(shape)}. Use 'conv_small' for 8x8 digits, "
+                "'dcgan' for 28x28/32x32, 'conv_large' for 32x32, or 'mlp' for any shape."
+            )
+
+    @staticmethod
+    def features(h, parts):
+        """Image tensor -> feature vector tensor."""
+        raise NotImplementedError
+
+    @staticmethod
+    def generator(z, output_shape, parts):
+        """Latent tensor -> image tensor of `output_shape` (logits: `generator` adds the output activation)."""
+        raise NotImplementedError
 
 
 def _batch_norm(virtual_batch=0):
@@ -82,12 +165,125 @@ def _batch_norm(virtual_batch=0):
     return layers.BatchNormalization(synchronized=True)
 
 
+def _upsampling_generator(z, output_shape, parts, filters):
+    """Dense to (side/4)^2 x filters[0], then two stride-2 4x4 transposed convolutions (conv_small, dcgan)."""
+    height, _, channels = output_shape
+    base = height // 4
+    h = layers.Dense(base * base * parts.units(filters[0]), use_bias=False)(z)
+    h = parts.batch_norm()(h)
+    h = layers.ReLU()(h)
+    h = layers.Reshape((base, base, parts.units(filters[0])))(h)
+    h = layers.Conv2DTranspose(parts.units(filters[1]), 4, strides=2, padding="same", use_bias=False)(h)
+    h = parts.batch_norm()(h)
+    h = layers.ReLU()(h)
+    return layers.Conv2DTranspose(channels, 4, strides=2, padding="same", dtype="float32")(h)
+
+
+@register("mlp")
+class MLP(Architecture):
+    """Fully connected: features 1000-500-250 (leaky ReLU); generator 500-500 (batch norm, ReLU)."""
+
+    side = None
+
+    @staticmethod
+    def features(h, parts):
+        h = layers.Flatten()(h)
+        for n in (1000, 500, 250):
+            h = parts.dense(parts.units(n))(h)
+            h = layers.LeakyReLU(0.2)(h)
+            h = parts.dropout(h)
+        return h
+
+    @staticmethod
+    def generator(z, output_shape, parts):
+        h = z
+        for n in (500, 500):
+            h = layers.Dense(parts.units(n), use_bias=False)(h)
+            h = parts.batch_norm()(h)
+            h = layers.ReLU()(h)
+        h = layers.Dense(math.prod(output_shape), dtype="float32")(h)
+        return layers.Reshape(tuple(output_shape))(h)
+
+
+@register("conv_small")
+class ConvSmall(Architecture):
+    """3x3 convolutions 32, 64/2, 128/2 and global pooling; generator 128 -> 64 -> image (x4)."""
+
+    side = (4, 4, "8x8")
+
+    @staticmethod
+    def features(h, parts):
+        for filters, stride in ((32, 1), (64, 2), (128, 2)):
+            h = parts.conv(parts.units(filters), 3, strides=stride, padding="same")(h)
+            h = layers.LeakyReLU(0.2)(h)
+            h = parts.dropout(h)
+        return layers.GlobalAveragePooling2D()(h)
+
+    @staticmethod
+    def generator(z, output_shape, parts):
+        return _upsampling_generator(z, output_shape, parts, (128, 64))
+
+
+@register("dcgan")
+class DCGAN(Architecture):
+    """Strided 4x4 convolutions 64/2, 128/2, flattened; generator 256 -> 128 -> image (x4)."""
+
+    side = (16, 4, "28x28 or 32x32")
+
+    @staticmethod
+    def features(h, parts):
+        for filters in (64, 128):
+            h = parts.conv(parts.units(filters), 4, strides=2, padding="same")(h)
+            h = layers.LeakyReLU(0.2)(h)
+            h = parts.dropout(h)
+        return layers.Flatten()(h)
+
+    @staticmethod
+    def generator(z, output_shape, parts):
+        return _upsampling_generator(z, output_shape, parts, (256, 128))
+
+
+@register("conv_large")
+class ConvLarge(Architecture):
+    """Improved-GAN's CIFAR-10/SVHN discriminator trunk and generator (see the module docstring)."""
+
+    side = (16, 8, "32x32")
+
+    @staticmethod
+    def features(h, parts):
+        for filters in (96, 192):
+            for stride in (1, 1, 2):
+                h = parts.conv(parts.units(filters), 3, strides=stride, padding="same")(h)
+                h = layers.LeakyReLU(0.2)(h)
+            h = parts.dropout(h)
+        h = parts.conv(parts.units(192), 3, padding="valid")(h)
+        h = layers.LeakyReLU(0.2)(h)
+        for _ in range(2):  # network in network
+            h = parts.conv(parts.units(192), 1)(h)
+            h = layers.LeakyReLU(0.2)(h)
+        return layers.GlobalAveragePooling2D()(h)
+
+    @staticmethod
+    def generator(z, output_shape, parts):
+        height, _, channels = output_shape
+        base = height // 8
+        h = layers.Dense(base * base * parts.units(512), use_bias=False)(z)
+        h = parts.batch_norm()(h)
+        h = layers.ReLU()(h)
+        h = layers.Reshape((base, base, parts.units(512)))(h)
+        for filters in (256, 128):
+            h = layers.Conv2DTranspose(parts.units(filters), 5, strides=2, padding="same", use_bias=False)(h)
+            h = parts.batch_norm()(h)
+            h = layers.ReLU()(h)
+        return layers.Conv2DTranspose(channels, 5, strides=2, padding="same", dtype="float32")(h)
+
+
 # ------------------------------------------------------------------ features
 def features(arch, input_shape, *, dropout=0.0, input_noise=0.0, width=1.0, weight_norm=False, name="features"):
     """Image -> feature vector.
 
     Args:
-        arch: one of ARCHITECTURES.
+        arch: a registered name (`ARCHITECTURES`).
         input_shape: (height, width, channels).
         dropout: dropout rate after each hidden block (discriminators of
             Improved-GAN use 0.5 on conv nets).
@@ -98,53 +294,12 @@ def features(arch, input_shape, *, dropout=0.0, input_noise=0.0, width=1.0, weig
             2016), as in Improved-GAN's and Triple-GAN's discriminators.
     """
     check_shape(arch, input_shape)
-    if weight_norm:
-        from zoo.layers import WeightNormConv2D, WeightNormDense
-
-        dense, conv = WeightNormDense, WeightNormConv2D
-    else:
-        dense, conv = layers.Dense, layers.Conv2D
+    parts = Parts(width=width, dropout=dropout, weight_norm=weight_norm)
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     h = inputs
     if input_noise:
         h = layers.GaussianNoise(input_noise)(h)
-    units = lambda n: max(1, int(round(n * width)))  # noqa: E731
-
-    if arch == "mlp":
-        h = layers.Flatten()(h)
-        for n in (1000, 500, 250):
-            h = dense(units(n))(h)
-            h = layers.LeakyReLU(0.2)(h)
-            if dropout:
-                h = layers.Dropout(dropout)(h)
-    elif arch == "conv_small":
-        for filters, stride in ((32, 1), (64, 2), (128, 2)):
-            h = conv(units(filters), 3, strides=stride, padding="same")(h)
-            h = layers.LeakyReLU(0.2)(h)
-            if dropout:
-                h = layers.Dropout(dropout)(h)
-        h = layers.GlobalAveragePooling2D()(h)
-    elif arch == "dcgan":
-        for filters in (64, 128):
-            h = conv(units(filters), 4, strides=2, padding="same")(h)
-            h = layers.LeakyReLU(0.2)(h)
-            if dropout:
-                h = layers.Dropout(dropout)(h)
-        h = layers.Flatten()(h)
-    elif arch == "conv_large":
-        for filters in (96, 192):
-            for stride in (1, 1, 2):
-                h = conv(units(filters), 3, strides=stride, padding="same")(h)
-                h = layers.LeakyReLU(0.2)(h)
-            if dropout:
-                h = layers.Dropout(dropout)(h)
-        h = conv(units(192), 3, padding="valid")(h)
-        h = layers.LeakyReLU(0.2)(h)
-        for _ in range(2):  # network in network
-            h = conv(units(192), 1)(h)
-            h = layers.LeakyReLU(0.2)(h)
-        h = layers.GlobalAveragePooling2D()(h)
-    return keras.Model(inputs, h, name=name)
+    return keras.Model(inputs, get(arch).features(h, parts), name=name)
 
 
 # ----------------------------------------------------------------- generator
@@ -163,40 +318,8 @@ def generator(arch, latent_dim, output_shape, *, output_activation="tanh", width
             a variance asks for twice the channels.
     """
     check_shape(arch, output_shape)
-    height, _, channels = output_shape
     inputs = keras.Input(shape=(int(latent_dim),), name="latent")
-    units = lambda n: max(1, int(round(n * width)))  # noqa: E731
-
-    if arch == "mlp":
-        h = inputs
-        for n in (500, 500):
-            h = layers.Dense(units(n), use_bias=False)(h)
-            h = _batch_norm(virtual_batch)(h)
-            h = layers.ReLU()(h)
-        h = layers.Dense(math.prod(output_shape), dtype="float32")(h)
-        h = layers.Reshape(tuple(output_shape))(h)
-    elif arch == "conv_large":
-        base = height // 8
-        h = layers.Dense(base * base * units(512), use_bias=False)(inputs)
-        h = _batch_norm(virtual_batch)(h)
-        h = layers.ReLU()(h)
-        h = layers.Reshape((base, base, units(512)))(h)
-        for filters in (256, 128):
-            h = layers.Conv2DTranspose(units(filters), 5, strides=2, padding="same", use_bias=False)(h)
-            h = _batch_norm(virtual_batch)(h)
-            h = layers.ReLU()(h)
-        h = layers.Conv2DTranspose(channels, 5, strides=2, padding="same", dtype="float32")(h)
-    else:
-        base = height // 4
-        filters = (128, 64) if arch == "conv_small" else (256, 128)
-        h = layers.Dense(base * base * units(filters[0]), use_bias=False)(inputs)
-        h = _batch_norm(virtual_batch)(h)
-        h = layers.ReLU()(h)
-        h = layers.Reshape((base, base, units(filters[0])))(h)
-        h = layers.Conv2DTranspose(units(filters[1]), 4, strides=2, padding="same", use_bias=False)(h)
-        h = _batch_norm(virtual_batch)(h)
-        h = layers.ReLU()(h)
-        h = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", dtype="float32")(h)
+    h = get(arch).generator(inputs, tuple(output_shape), Parts(width=width, virtual_batch=virtual_batch))
     if output_activation is not None:
         h = layers.Activation(output_activation, dtype="float32")(h)
     return keras.Model(inputs, h, name=name)

@@ -69,3 +69,47 @@ def load(name: str, *, optimizers: dict | None = None, compile: bool = True, **h
     elif optimizers:
         raise ValueError("optimizers were given but compile=False")
     return model
+
+
+class Registry:
+    """Name -> object, for a kind of thing besides the methods (`zoo.nets` keeps its architectures in one).
+
+    `register(name)` is a decorator; `get(name)` raises `unknown_name_error`
+    for a name never registered. (The methods' `register` / `get` above also
+    register with Keras' serialization.)
+    """
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, object] = {}
+
+    def register(self, name: str):
+        def decorate(obj):
+            if name in self._entries and self._entries[name] is not obj:
+                raise ValueError(f"a {self.kind} is already registered as {name!r}: {self._entries[name]!r}")
+            self._entries[name] = obj
+            return obj
+
+        return decorate
+
+    def get(self, name: str, *, also=()):
+        """The object registered as `name`; `also`: other names the caller accepts, listed in the error."""
+        try:
+            return self._entries[name]
+        except (KeyError, TypeError):
+            raise unknown_name_error(self.kind, name, [*also, *self._entries]) from None
+
+    def names(self) -> tuple[str, ...]:
+        """The registered names, in the order they were registered."""
+        return tuple(self._entries)
+
+    def __contains__(self, name) -> bool:
+        return name in self._entries
+
+
+def unknown_name_error(kind: str, name, known) -> ValueError:
+    """`unknown KIND 'name'. Did you mean 'x'? Known KINDs: a, b.`: the closest known name, if one is close."""
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1) if isinstance(name, str) else []
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return ValueError(f"unknown {kind} {name!r}.{hint} Known {kind}s: {', '.join(sorted(known))}.")

@@ -1,0 +1,111 @@
+"""`zoo.nets`: architectures registered by name, and their parameter counts checked by hand."""
+
+import keras
+import numpy as np
+import pytest
+
+from zoo import nets
+from zoo.registry import Registry
+
+LATENT = 16
+
+
+def conv(k, c_in, c_out, bias=True):
+    return k * k * c_in * c_out + (c_out if bias else 0)
+
+
+def dense(n_in, n_out, bias=True):
+    return n_in * n_out + (n_out if bias else 0)
+
+
+def bn(n):  # gamma, beta, moving mean and variance
+    return 4 * n
+
+
+# (arch, image shape) -> (features, generator from a code of LATENT) parameter counts, by hand.
+COUNTS = {
+    ("mlp", (8, 8, 1)): (
+        dense(64, 1000) + dense(1000, 500) + dense(500, 250),
+        dense(LATENT, 500, False) + bn(500) + dense(500, 500, False) + bn(500) + dense(500, 64)),
+    ("conv_small", (8, 8, 1)): (
+        conv(3, 1, 32) + conv(3, 32, 64) + conv(3, 64, 128),
+        dense(LATENT, 2 * 2 * 128, False) + bn(2 * 2 * 128) + conv(4, 128, 64, False) + bn(64) + conv(4, 64, 1)),
+    ("dcgan", (28, 28, 1)): (
+        conv(4, 1, 64) + conv(4, 64, 128),
+        dense(LATENT, 7 * 7 * 256, False) + bn(7 * 7 * 256) + conv(4, 256, 128, False) + bn(128) + conv(4, 128, 1)),
+    ("conv_large", (32, 32, 3)): (
+        conv(3, 3, 96) + 2 * conv(3, 96, 96) + conv(3, 96, 192) + 3 * conv(3, 192, 192) + 2 * conv(1, 192, 192),
+        dense(LATENT, 4 * 4 * 512, False) + bn(4 * 4 * 512) + conv(5, 512, 256, False) + bn(256)
+        + conv(5, 256, 128, False) + bn(128) + conv(5, 128, 3)),
+}
+
+
+def test_the_registered_architectures():
+    assert nets.ARCHITECTURES == ("mlp", "conv_small", "dcgan", "conv_large")
+    assert {arch for arch, _ in COUNTS} == set(nets.ARCHITECTURES)
+    assert all(nets.get(name).name == name for name in nets.ARCHITECTURES)
+
+
+@pytest.mark.parametrize("arch,shape", list(COUNTS))
+def test_parameter_counts_by_hand(arch, shape):
+    n_features, n_generator = COUNTS[arch, shape]
+    trunk = nets.features(arch, shape)
+    assert trunk.count_params() == n_features
+    generator = nets.generator(arch, LATENT, shape)
+    assert generator.count_params() == n_generator and generator.output.shape[1:] == shape
+    _, head = nets.classifier(arch, shape, 10)
+    assert head.count_params() == dense(trunk.output.shape[-1], 10)
+
+
+def test_options_change_the_counts_as_they_should():
+    plain = COUNTS["conv_small", (8, 8, 1)][0]
+    assert nets.features("conv_small", (8, 8, 1), weight_norm=True).count_params() == plain + 32 + 64 + 128  # g
+    assert nets.features("conv_small", (8, 8, 1), width=0.5).count_params() == (
+        conv(3, 1, 16) + conv(3, 16, 32) + conv(3, 32, 64))
+    # virtual batch norm keeps gamma and beta, no moving statistics
+    assert nets.generator("conv_small", LATENT, (8, 8, 1), virtual_batch=4).count_params() == (
+        COUNTS["conv_small", (8, 8, 1)][1] - 2 * (2 * 2 * 128) - 2 * 64)
+
+
+def test_unknown_architecture_names_the_close_one_and_lists_the_known():
+    with pytest.raises(ValueError, match=r"unknown architecture 'conv_smal'\. Did you mean 'conv_small'\? "
+                                         r"Known architectures: auto, conv_large, conv_small, dcgan, mlp\."):
+        nets.resolve_arch("conv_smal", (8, 8, 1))
+    with pytest.raises(ValueError, match="unknown architecture 'resnet'.*Known architectures: conv_large"):
+        nets.features("resnet", (8, 8, 1))
+    assert nets.resolve_arch("auto", (8, 8, 1)) == "conv_small" and nets.resolve_arch("auto", (28, 28, 1)) == "dcgan"
+
+
+def test_a_registered_architecture_serves_every_builder():
+    @nets.register("test_tiny")
+    class Tiny(nets.Architecture):
+        side = None
+
+        @staticmethod
+        def features(h, parts):
+            return parts.dropout(parts.dense(parts.units(8))(keras.layers.Flatten()(h)))
+
+        @staticmethod
+        def generator(z, output_shape, parts):
+            return keras.layers.Reshape(output_shape)(keras.layers.Dense(int(np.prod(output_shape)))(z))
+
+    try:
+        assert "test_tiny" in nets.ARCHITECTURES and nets.resolve_arch("test_tiny", (5, 3, 1)) == "test_tiny"
+        assert nets.features("test_tiny", (5, 3, 1), width=0.5).count_params() == dense(15, 4)
+        assert nets.generator("test_tiny", 2, (5, 3, 1)).output.shape[1:] == (5, 3, 1)
+        assert nets.pair_discriminator("test_tiny", (5, 3, 1), 2, hidden=4).count_params() == (
+            dense(15, 8) + dense(8 + 2, 4) + dense(4 + 2, 1))
+        with pytest.raises(ValueError, match="already registered"):
+            nets.register("test_tiny")(type("Other", (nets.Architecture,), {}))
+    finally:
+        nets._ARCHITECTURES._entries.pop("test_tiny")
+
+
+def test_registry_helper():
+    things = Registry("thing")
+    things.register("alpha")(1)
+    assert things.get("alpha") == 1 and "alpha" in things and things.names() == ("alpha",)
+    with pytest.raises(ValueError, match=r"unknown thing 'alpah'\. Did you mean 'alpha'\? Known things: alpha\."):
+        things.get("alpah")
+    with pytest.raises(ValueError, match=r"unknown thing None\. Known things: alpha, beta\."):
+        things.get(None, also=("beta",))
