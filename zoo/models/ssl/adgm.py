@@ -233,6 +233,7 @@ class ADGM(ZooModel):
 
     def log_prob(self, x, k=5000, batch_size=None):
         """Importance-sampled log p(x), batched over K * k passes (see `_log_prob_batch`)."""
+        self._require("log_prob")
         return super().log_prob(x, k, batch_size or max(1, 50_000 // (int(k) * self.num_classes)))
 
     def _log_prob_batch(self, x, k):

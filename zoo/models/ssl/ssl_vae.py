@@ -206,6 +206,7 @@ class M2(ZooModel):
 
     def log_prob(self, x, k=5000, batch_size=None):
         """Importance-sampled log p(x) (see `_log_prob_batch`), batched over K * k decoder passes."""
+        self._require("log_prob")
         return super().log_prob(x, k, batch_size or max(1, 50_000 // (int(k) * self.num_classes)))
 
     def _log_prob_batch(self, x, k):
@@ -290,9 +291,14 @@ class M1(VAE):
         self._finish_build()
 
     def fit(self, x=None, *args, **kwargs):
-        """`keras.Model.fit` on the VAE, then the head on the stream's labelled examples."""
+        """`keras.Model.fit` on the VAE, then the head on the labelled examples (an `SSLData`'s
+        labelled set, or those a stream's first `head_batches` batches carry)."""
+        from zoo.data import SSLData
+
         history = super().fit(x, *args, **kwargs)
-        if isinstance(x, tf.data.Dataset) and isinstance(x.element_spec, dict) and "x_labeled" in x.element_spec:
+        if isinstance(x, SSLData):
+            self.fit_classifier(*x.labeled())
+        elif isinstance(x, tf.data.Dataset) and isinstance(x.element_spec, dict) and "x_labeled" in x.element_spec:
             images, labels = [], []
             for batch in x.take(self.head_batches):
                 images.append(batch["x_labeled"].numpy())
@@ -328,6 +334,7 @@ class M1(VAE):
         return self
 
     def classify(self, x, batch_size=500):
+        self._require("classify")
         if float(self.head_fitted.numpy()) != 1.0:
             raise RuntimeError("M1's classifier is not fitted yet: call fit() on an SSL stream, or fit_classifier()")
         return super().classify(x, batch_size)
