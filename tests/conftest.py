@@ -1,22 +1,34 @@
-"""Test set-up: two logical CPU devices (for the distribution tests), quiet logs, one thread pool per worker.
+"""Test set-up: the same numerics on every machine, two logical CPU devices (for the distribution
+tests), quiet logs.
 
-The logical devices must be configured before TensorFlow initialises its
-runtime, hence here, at import time of the test session.
+The "it learns" bars are measured on one machine and must hold on another (an Intel Xeon with
+AVX-512 and an AMD EPYC with AVX2 only run the same suite). Two TensorFlow defaults make results
+depend on the machine, so both are fixed here, before TensorFlow is imported:
+
+* oneDNN picks its kernels by the CPU's instruction set at run time (AVX-512 on one machine,
+  AVX2 on the other), and they round differently; after hundreds of training steps that moves
+  a test accuracy by points. `ONEDNN_MAX_CPU_ISA=AVX2` caps it at the instruction set both have,
+  so both run the same kernels. (Turning oneDNN off, `TF_ENABLE_ONEDNN_OPTS=0`, would do too,
+  but measured 1.5-3x slower here: supervised 20 against 13 ms a step, m2 282 against 92; the
+  cap costs 10-30 %: 12.5 and 105 ms.)
+* Multi-threaded kernels split their reductions by the thread count: one thread per process
+  (pytest-xdist runs one process per core) gives one summation order.
+
+The logical devices must be configured before TensorFlow initialises its runtime, hence here too.
 """
 
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["ONEDNN_MAX_CPU_ISA"] = "AVX2"
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    # Several pytest-xdist workers share the cores: one TensorFlow thread pool each, not one per core each.
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+tf.config.threading.set_intra_op_parallelism_threads(1)
+tf.config.threading.set_inter_op_parallelism_threads(1)
 
 _cpus = tf.config.list_physical_devices("CPU")
 tf.config.set_logical_device_configuration(
@@ -34,7 +46,16 @@ def _fresh_keras_state():
 
 
 @pytest.fixture(scope="session")
-def digits50():
+def learns_seed():
+    """The seed of the "it learns" tests' models and label splits: 0, or ZOO_LEARNS_SEED when
+    `python -m tests.measure_bars` measures the bars over several seeds."""
+    from tests.measured import learns_seed
+
+    return learns_seed()
+
+
+@pytest.fixture(scope="session")
+def digits50(learns_seed):
     import zoo
 
-    return zoo.data.load("digits", labels=50, seed=0)
+    return zoo.data.load("digits", labels=50, seed=learns_seed)
