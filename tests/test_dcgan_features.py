@@ -1,34 +1,40 @@
-"""DCGAN features + linear L2-SVM: harness; the GAN's features beat random ones."""
+"""DCGAN features + linear L2-SVM: harness; the GAN learns to sample (its features do not beat random ones reliably on digits)."""
 
 import keras
 import pytest
 
 import zoo
-from tests.harness import run_method_test
+from tests.harness import run_method_test, sample_mmd2
+from tests.measured import report
 
 
 def test_harness(tmp_path):
     run_method_test("dcgan_features", {"latent_dim": 8}, tmp_path=tmp_path)
 
 
-def _accuracy(data, frozen):
-    keras.utils.set_random_seed(0)
-    optimizers = {"d": keras.optimizers.SGD(0.0), "g": keras.optimizers.SGD(0.0)} if frozen else None
-    model = zoo.load("dcgan_features", input_shape=data.input_shape, num_classes=10, seed=0, arch="mlp",
-                     latent_dim=32, optimizers=optimizers)
-    model.fit(data.train(64), epochs=1, steps_per_epoch=600, verbose=0)
-    return model.evaluate(data.test(), return_dict=True, verbose=0)["accuracy"]
-
-
 @pytest.mark.slow
-def test_gan_features_beat_the_same_probe_on_random_features(digits50):
-    """The classifier is linear on D's features (Radford et al. 2015, Sec. 5.1), so its baseline is the same
-    linear L2-SVM on the same net left at its random initialisation (D and G frozen: learning rate 0),
-    as M1's test does for its encoder. Digits-50, mlp, 600 steps x 64 (the recipe's cpu setting).
-    Measured, seeds 0 / 1 / 2: trained 0.836 / 0.832 / 0.880, random 0.820 / 0.776 / 0.846 (+0.016 /
-    +0.056 / +0.034). Bar at seed 0: +0.01.
+def test_dcgan_learns_to_sample(learns_seed, request):
+    """Digits-50, mlp, latent 32, batch 64: MMD^2 of 500 samples to 500 test images, trained / untrained,
+    after 200 steps, measured over seeds 0-4 (2-core Xeon, the suite's numerics):
+    0.025 / 0.021 / 0.027 / 0.025 / 0.023 (600 steps, the recipe's cpu setting: 0.014 / 0.013 /
+    0.013 / 0.013 / 0.014). Bar: the worst seed x 1.3 = 0.035.
 
-    Against the whole mlp trained on the labels (0.862 / 0.828 / 0.862, tests/test_adversarial_learns.py)
-    the linear probe does not win on digits: 8x8 digits are nearly linearly separable in pixel space.
+    What this budget does NOT show is the paper's claim, that the trained D's features beat random ones
+    under the same linear L2-SVM (Radford et al. 2015, Sec. 5.1; D and G frozen at their initialisation
+    by a zero learning rate for the baseline): measured gains +0.010 / +0.052 at seeds 0 / 1 (+0.016 /
+    +0.056 / +0.034 at seeds 0-2 in round 1), within the seed-to-seed noise, so no bar is claimed on it;
+    against the whole mlp trained on the labels the probe loses on digits (8x8 digits are nearly linearly
+    separable in pixel space).
     """
-    assert _accuracy(digits50, frozen=False) >= _accuracy(digits50, frozen=True) + 0.01
+    data = zoo.data.load("digits", labels=50, seed=learns_seed)
+    keras.utils.set_random_seed(learns_seed)
+    model = zoo.load("dcgan_features", input_shape=data.input_shape, num_classes=10, seed=learns_seed, arch="mlp",
+                     latent_dim=32)
+    untrained = sample_mmd2(model, data)
+    model.fit(data.train(64), epochs=1, steps_per_epoch=200, verbose=0)
+    trained = sample_mmd2(model, data)
+    report(request, mmd_ratio=trained / untrained)
+    assert trained <= DCGAN_MMD_RATIO_BAR * untrained, (untrained, trained)
+
+
+DCGAN_MMD_RATIO_BAR = 0.035

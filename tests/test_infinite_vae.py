@@ -8,6 +8,7 @@ import pytest
 
 import recipes
 import zoo
+from tests.measured import report
 from tests.harness import run_method_test
 from zoo.models.ssl.infinite_vae import NEVER, assignment_probabilities, crp_log_prior
 
@@ -155,21 +156,24 @@ def _expert_net_alone(data, steps, latent_dim, hidden):
 
 
 @pytest.mark.slow
-def test_it_beats_its_classifier_net_trained_on_labels_alone(digits):
+def test_it_beats_its_classifier_net_trained_on_labels_alone(learns_seed, request):
     """150 steps x 64, 2 slots, latent 16, experts of 64 units, classification_weight 5.
 
-    Measured (digits, 50 labels, 500 test images), infinite VAE vs the same classifier net on
-    the labels alone, 150 steps: seed 0 0.858 vs 0.772 (+0.086), seed 1 0.806 vs 0.722 (+0.084),
-    seed 2 0.826 vs 0.750 (+0.076); 250 steps: +0.054, +0.096, +0.084. Bar: +0.04.
+    Measured over seeds 0-4 (python -m tests.measured; digits, 50 labels, 500 test images), infinite
+    VAE vs the same classifier net on the labels alone, 150 steps: 0.850 / 0.808 / 0.816 / 0.826 / 0.786
+    against 0.772 / 0.722 / 0.750 / 0.766 / 0.728 (+0.078 / +0.086 / +0.066 / +0.060 / +0.058).
+    Bar: the worst gain - 0.01 = +0.048.
     The zoo's `supervised` conv net, with dropout and input noise, reaches 0.84 at 300 steps
     (0.85 at 600): at this budget the mixture does not beat that regularised net, only its own
     classifier net without the unlabelled data.
     """
     steps, kwargs = 150, {"max_components": 2, "latent_dim": 16, "expert_hidden": 64, "classification_weight": 5.0}
-    keras.utils.set_random_seed(0)
-    model = zoo.load("infinite_vae", input_shape=digits.input_shape, num_classes=10, seed=0, **kwargs)
+    digits = zoo.data.load("digits", labels=50, seed=learns_seed)
+    keras.utils.set_random_seed(learns_seed)
+    model = zoo.load("infinite_vae", input_shape=digits.input_shape, num_classes=10, seed=learns_seed, **kwargs)
     model.fit(digits.train(64), epochs=1, steps_per_epoch=steps, verbose=0)
     accuracy = zoo.metrics.accuracy(model, digits.x_test, digits.y_test)
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(learns_seed)
     baseline = _expert_net_alone(digits, steps, 16, 64)
-    assert accuracy >= baseline + 0.04, (accuracy, baseline)
+    report(request, accuracy=accuracy, baseline=baseline, gain=accuracy - baseline)
+    assert accuracy >= baseline + 0.048, (accuracy, baseline)

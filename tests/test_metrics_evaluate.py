@@ -9,6 +9,7 @@ import pytest
 
 import zoo
 from zoo import metrics
+from tests.measured import report
 from zoo.metrics import extractors
 
 
@@ -113,20 +114,22 @@ def test_real_images_score_near_the_floor(digits, domain, cache):
 
 
 @pytest.mark.slow
-def test_a_trained_vae_samples_better_than_an_untrained_one(digits, domain, cache):
-    keras.utils.set_random_seed(0)
-    untrained = zoo.load("vae", input_shape=digits.input_shape, latent_dim=8, seed=0)
-    keras.utils.set_random_seed(0)
-    trained = zoo.load("vae", input_shape=digits.input_shape, latent_dim=8, seed=0)
+def test_a_trained_vae_samples_better_than_an_untrained_one(digits, domain, cache, learns_seed, request):
+    keras.utils.set_random_seed(learns_seed)
+    untrained = zoo.load("vae", input_shape=digits.input_shape, latent_dim=8, seed=learns_seed)
+    keras.utils.set_random_seed(learns_seed)
+    trained = zoo.load("vae", input_shape=digits.input_shape, latent_dim=8, seed=learns_seed)
     trained.fit(digits.train(64), epochs=1, steps_per_epoch=400, verbose=0)
     scores = [metrics.evaluate(m, digits, n=500, cache=cache, seed=0, metrics=["fid", "precision_recall"])
               for m in (untrained, trained)]
-    # measured over model seeds 0, 1, 2 (400 steps, n=500, digits domain extractor v1):
-    #   untrained FID 332.6 / 331.4 / 330.9, precision 0.00 / 0.00 / 0.00
-    #   trained   FID  42.5 /  38.6 /  39.5, precision 0.82 / 0.83 / 0.79
-    # bars: trained FID below 0.3x the untrained one (measured ratio 0.12-0.13), precision up by > 0.5
-    assert scores[1]["fid"] < 0.3 * scores[0]["fid"]
-    assert scores[1]["precision"] > scores[0]["precision"] + 0.5
+    report(request, fid_ratio=scores[1]["fid"] / scores[0]["fid"],
+           precision_gain=scores[1]["precision"] - scores[0]["precision"])
+    # measured over model seeds 0-4 (python -m tests.measured; 400 steps, n=500, digits domain extractor):
+    #   FID trained / untrained 0.129 / 0.115 / 0.120 / 0.120 / 0.120 (untrained FID ~331),
+    #   precision gained 0.824 / 0.826 / 0.790 / 0.814 / 0.844 (untrained: 0.00)
+    # bars: FID ratio below the worst x 1.3 = 0.17, precision up by more than the worst - 0.09 = 0.7
+    assert scores[1]["fid"] < 0.17 * scores[0]["fid"]
+    assert scores[1]["precision"] > scores[0]["precision"] + 0.7
 
 
 @pytest.mark.slow
