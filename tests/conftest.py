@@ -46,6 +46,13 @@ def _fresh_keras_state():
 
 
 @pytest.fixture(scope="session")
+def mirrored_strategy():
+    """The one MirroredStrategy over the two logical CPUs of a test process: a second one in the same
+    process can reuse the collective instance keys of the first and abort the process."""
+    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+
+
+@pytest.fixture(scope="session")
 def learns_seed():
     """The seed of the "it learns" tests' models and label splits: 0, or ZOO_LEARNS_SEED when
     `python -m tests.measure_bars` measures the bars over several seeds."""

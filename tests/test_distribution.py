@@ -17,11 +17,9 @@ import zoo
 GLOBAL_BATCH = 16
 
 
-@pytest.fixture(scope="module")
-def strategy():
-    # One strategy for the module: a second MirroredStrategy in the same process
-    # can reuse collective instance keys of the first and abort.
-    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+@pytest.fixture
+def strategy(mirrored_strategy):
+    return mirrored_strategy
 
 
 def _patch_noise(model):

@@ -68,9 +68,8 @@ def test_keras_build_and_data_that_does_not_fit(digits50):
         zoo.load("supervised").save("never.keras")
 
 
-def test_created_under_a_strategy_it_is_built_under_it(digits50):
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    with strategy.scope():
+def test_created_under_a_strategy_it_is_built_under_it(digits50, mirrored_strategy):
+    with mirrored_strategy.scope():
         model = zoo.load("supervised", arch="mlp")
     model.fit(digits50, batch_size=32, epochs=1, steps_per_epoch=2, verbose=0)
     assert all(isinstance(v.value, tf.distribute.DistributedValues) for v in model.trainable_variables)

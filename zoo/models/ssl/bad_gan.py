@@ -88,7 +88,7 @@ class BadGAN(ImprovedGAN):
 
     def get_config(self):
         config = super().get_config()
-        if self.density_model is not None:
+        if not self.awaiting_data and self.density_model is not None:
             # Through JSON, so that the config compares equal after a round trip (tuples become lists).
             config["density_model"] = json.loads(json.dumps(keras.saving.serialize_keras_object(self.density_model)))
         return config
