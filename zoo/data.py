@@ -393,10 +393,13 @@ def _download_errors():
     import socket
     import urllib.error
 
-    import requests  # tfds downloads with it (a dependency of tfds)
     import tensorflow_datasets as tfds
 
-    return (ConnectionError, TimeoutError, socket.gaierror, urllib.error.URLError, requests.RequestException,
+    try:  # tfds downloads with requests (its dependency, not ours)
+        from requests import RequestException
+    except ImportError:
+        RequestException = ConnectionError
+    return (ConnectionError, TimeoutError, socket.gaierror, urllib.error.URLError, RequestException,
             tfds.download.DownloadError)
 
 
