@@ -158,7 +158,7 @@ def test_bigbigan_learns_to_reconstruct_and_sample(learns_seed, request):
 
     def scores():
         reconstruction = model.evaluate(data.test(), return_dict=True, verbose=0)["reconstruction"]
-        mmd2 = float(losses.mmd_squared(model.sample(500, seed=1), data.x_test[:500], (1.0, 2.0, 4.0, 8.0)))
+        mmd2 = sample_mmd2(model, data)
         return reconstruction, mmd2
 
     untrained = scores()

@@ -4,9 +4,8 @@ import keras
 import pytest
 
 import zoo
+from tests.harness import run_method_test, sample_mmd2
 from tests.measured import report
-from tests.harness import run_method_test
-from zoo import losses
 
 
 @pytest.mark.slow
@@ -41,7 +40,7 @@ def test_gmmn_learns_to_sample(name, kwargs, bar, learns_seed, request):
     model = zoo.load(name, input_shape=data.input_shape, seed=learns_seed, **kwargs)
 
     def mmd2():
-        return float(losses.mmd_squared(model.sample(500, seed=1), data.x_test[:500], (1.0, 2.0, 4.0, 8.0)))
+        return sample_mmd2(model, data)
 
     untrained = mmd2()
     model.fit(data.train(64), epochs=3, steps_per_epoch=100, verbose=0)

@@ -9,11 +9,12 @@ import pytest
 import tensorflow as tf
 
 import zoo
+from tests.harness import model_state
 from zoo.base import NotBuiltError
 
 
 def _weights(model):
-    return [v.numpy() for v in model.weights if "seed_generator" not in v.path]
+    return list(model_state(model).values())
 
 
 @pytest.mark.parametrize("name,kwargs", [("triple_gan", {"latent_dim": 8}), ("vae", {"latent_dim": 4})])

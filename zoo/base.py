@@ -207,11 +207,6 @@ class ZooModel(keras.Model):
             object.__setattr__(self, "_pending_compile", {
                 "optimizers": optimizers, "run_eagerly": run_eagerly, "jit_compile": jit_compile,
                 "steps_per_execution": steps_per_execution})
-            self._zoo_compile_config = {
-                "optimizers": {r: keras.saving.serialize_keras_object(keras.optimizers.get(o))
-                               for r, o in (optimizers or {}).items()},
-                "run_eagerly": run_eagerly, "jit_compile": jit_compile, "steps_per_execution": steps_per_execution,
-            }
             super().compile(optimizer=None, run_eagerly=run_eagerly, jit_compile=jit_compile,
                             steps_per_execution=steps_per_execution)
             return
@@ -248,7 +243,13 @@ class ZooModel(keras.Model):
         }
 
     def get_compile_config(self):
-        return getattr(self, "_zoo_compile_config", {}) if self.compiled else {}
+        if not self.compiled:
+            return {}
+        if self.awaiting_data:  # the compile arguments kept for the build, with the overrides serialized
+            pending = self._pending_compile
+            return {**pending, "optimizers": {r: keras.saving.serialize_keras_object(keras.optimizers.get(o))
+                                              for r, o in (pending["optimizers"] or {}).items()}}
+        return getattr(self, "_zoo_compile_config", {})
 
     def compile_from_config(self, config):
         config = dict(config)
