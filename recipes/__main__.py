@@ -27,6 +27,10 @@ def main(argv=None):
     runner.add_argument("--steps", type=int, default=None, help="override the scale's training steps")
     runner.add_argument("--curve-out", default=None, help="write the learning curve as JSON here")
     runner.add_argument("--samples-out", default=None, help="write a PNG grid of samples here")
+    runner.add_argument("--backup-dir", default=None,
+                        help="a long run: keep its state here after every epoch (rerun to resume) and its "
+                             "test-error curve in curve.jsonl")
+    runner.add_argument("--eval-every", type=int, default=1, help="epochs between test errors of --backup-dir")
     args = parser.parse_args(argv)
     return run_command({"list": _list, "run": _run}[args.command], args)
 
@@ -41,7 +45,8 @@ def _list(args):
 
 def _run(args):
     row = run(args.name, args.scale, args.seed, args.data_dir, args.verbose, args.out, steps=args.steps,
-              curve_out=args.curve_out, samples_out=args.samples_out)
+              curve_out=args.curve_out, samples_out=args.samples_out, backup_dir=args.backup_dir,
+              eval_every=args.eval_every)
     print(json.dumps(row, indent=2))
     return 0
 

@@ -69,14 +69,23 @@ RECIPES = [
         "improved_gan", net="mlp_wn",
         mnist_paper={"reference": "Salimans et al. 2016, Table 1 (feature matching, 100 labels)", "value": 0.0093,
                      "scale": {"steps": 180000, "batch_size": 100}},
-        mnist_hparams={"arch": "mlp", "weight_norm": True, "input_noise": 0.3, "dropout": 0.0,
-                       "learning_rate": 3e-3},
+        mnist_hparams={"arch": "improved_gan_mnist", "weight_norm": True, "input_noise": 0.6, "dropout": 0.0,
+                       "learning_rate": 3e-3, "unlabeled_weight": 0.5, "ema": 0.9999,
+                       "latent_distribution": "uniform"},
         svhn={"reference": "Salimans et al. 2016, Table 3 (1000 labels)", "value": 0.0811,
               "scale": {"steps": 146000, "batch_size": 100}, "hparams": {"input_noise": 0.2, "dropout": 0.5}},
         cifar={"reference": "Salimans et al. 2016, Table 2 (4000 labels)", "value": 0.1863,
                "scale": {"steps": 600000, "batch_size": 100}, "hparams": {"input_noise": 0.2, "dropout": 0.5}},
-        notes="The paper's MNIST D has 5 weight-normalised layers (1000-500-250-250-250) with Gaussian noise "
-              "0.5 between them; zoo's mlp has 3 (1000-500-250) and no hidden noise. Adam lr 3e-3 (MNIST code).",
+        notes="MNIST: the authors' train_mnist_feature_matching.py (openai/improved-gan): the improved_gan_mnist "
+              "nets (D 5 weight-normed ReLU layers 1000-500-250-250-250, noise 0.5 after each, data-dependent "
+              "init on 500 images with the noise on, hidden scales frozen; G softplus/BN-without-gamma, "
+              "weight-normed output), z ~ U(0,1)^100, w = 0.5 (the code's 0.5 real + 0.5 fake), Adam lr 3e-3 "
+              "beta_1 0.5 with the code's epsilon (1e-8 inside the square root, ~1e-4 in Keras' form), a second "
+              "unlabelled batch for G, every labelled image in every batch, 300 epochs, test with the 0.9999 "
+              "average of D. Deviations left: pixels in [-1, 1] with input noise 0.6 (the code: 0.3 on [0, 1], "
+              "the same noise relative to the pixels) and a tanh output (the code's sigmoid, rescaled); the "
+              "average is bias-corrected (the code's is not; see zoo.averaging); the labelled set is drawn "
+              "with zoo.data's balanced split of seed s, not the code's data_rng permutation.",
     ),
     *_family(
         "catgan",

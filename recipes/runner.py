@@ -27,12 +27,18 @@ import time
 CHUNK_STEPS = 100  # steps per Keras "epoch", so progress, curves and callbacks stay responsive
 
 
-def train(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, steps=None):
+def train(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, steps=None, backup_dir=None, eval_every=1):
     """Build and train `recipe` at `scale`; return `(model, data, info)`.
 
     `info` holds the recipe, the setting, the steps trained, the batch size,
     the wall time of `fit` in seconds and the Keras history. `run` evaluates
     on top of this; `benchmarks.quality` scores the trained model's samples.
+
+    With `backup_dir` the run is a long one that survives interruptions: a
+    Keras epoch is one pass over the unlabelled images, `BackupAndRestore`
+    keeps the state there after every epoch (a rerun of the same command
+    continues from it, also to a larger `steps`), and `curve.jsonl` there gets
+    the test error every `eval_every` epochs (`zoo.callbacks.TestErrorCurve`).
     """
     import keras
 
@@ -52,13 +58,21 @@ def train(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, steps=None):
     steps = int(setting["steps"] if steps is None else steps)
     if steps < 1:
         raise ValueError(f"steps must be >= 1; got {steps}")
-    chunk = min(CHUNK_STEPS, steps)
-    epochs = -(-steps // chunk)
     batch_size = setting.get("batch_size", 100)
+    chunk = min(CHUNK_STEPS, steps) if backup_dir is None else len(data.x_train) // batch_size
+    epochs = -(-steps // chunk)
+    callbacks = []
+    if backup_dir is not None:
+        from zoo.callbacks import TestErrorCurve
+
+        callbacks = [TestErrorCurve(data.x_test, data.y_test, os.path.join(backup_dir, "curve.jsonl"), eval_every),
+                     keras.callbacks.BackupAndRestore(os.path.join(backup_dir, "backup"), delete_checkpoint=False)]
+    if model.needs_data_init:
+        model.initialize(data.sample_images(500, seed))  # the reference codes initialise on 500 images
     load = os.getloadavg()[0]  # how busy the machine was: other jobs slow `fit`'s wall time, not its CPU time
     start, start_cpu = time.perf_counter(), time.process_time()
-    history = model.fit(data.train(batch_size), epochs=epochs, steps_per_epoch=chunk, verbose=verbose,
-                        shuffle=False)
+    history = model.fit(data.train(batch_size, second_unlabeled=model.uses_second_unlabeled), epochs=epochs,
+                        steps_per_epoch=chunk, verbose=verbose, shuffle=False, callbacks=callbacks)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
     info = {"recipe": recipe, "setting": setting, "steps": epochs * chunk, "chunk": chunk,
             "batch_size": batch_size, "seconds": seconds, "cpu_seconds": cpu_seconds, "load_avg_1min": round(load, 2),
@@ -67,7 +81,7 @@ def train(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, steps=None):
 
 
 def run(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, out=None, *, steps=None, curve_out=None,
-        samples_out=None):
+        samples_out=None, backup_dir=None, eval_every=1):
     """Train `recipe` (a Recipe or its name) at `scale` with `seed`; return a dict row.
 
     Args:
@@ -80,8 +94,9 @@ def run(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, out=None, *, step
         steps: override the scale's number of training steps (smoke tests).
         curve_out: write the learning curve (logs after each chunk) there as JSON.
         samples_out: write a PNG grid of 100 samples there (methods that sample).
+        backup_dir, eval_every: a long run that resumes and keeps its test-error curve (see `train`).
     """
-    model, data, info = train(recipe, scale, seed, data_dir, verbose, steps)
+    model, data, info = train(recipe, scale, seed, data_dir, verbose, steps, backup_dir, eval_every)
     recipe = info["recipe"]
     results = model.evaluate(data.test(), return_dict=True, verbose=0)
     if "accuracy" in results:

@@ -23,6 +23,7 @@ particular to it:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import os
@@ -35,7 +36,7 @@ from keras import ops
 
 from zoo import nets
 
-BATCH_KEYS = ("x", "x_labeled", "y_labeled")
+BATCH_KEYS = ("x", "x_labeled", "y_labeled", "x2")
 CAPABILITIES = ("sample", "classify", "encode", "elbo", "log_prob")
 
 
@@ -277,14 +278,58 @@ class ZooModel(keras.Model):
             self.build_from(x)
             batch_size = int(batch_size or min(DEFAULT_BATCH_SIZE, len(x.x_train)))
             kwargs.setdefault("steps_per_epoch", max(1, len(x.x_train) // batch_size))
-            x, batch_size = x.train(batch_size), None
+            if self.needs_data_init:
+                self.initialize(x.sample_images(500, self.seed))  # the reference codes initialise on 500
+            x, batch_size = x.train(batch_size, second_unlabeled=self.uses_second_unlabeled), None
         elif self.awaiting_data:
             self.build_from(x)
+        if self.needs_data_init:
+            self.initialize(_first_images(x))
         if isinstance(kwargs.get("validation_data"), SSLData):
             kwargs["validation_data"] = kwargs["validation_data"].validation()
         if isinstance(x, tf.data.Dataset):
             kwargs.setdefault("shuffle", False)
         return super().fit(x, y, batch_size, epochs, *args, **kwargs)
+
+    # ------------------------------------------- data-dependent initialisation
+    #: Whether a `train(..., second_unlabeled=True)` stream helps: `fit(SSLData)` then asks for `"x2"`.
+    uses_second_unlabeled: bool = False
+
+    @property
+    def needs_data_init(self) -> bool:
+        """True while the model has a data-dependent initialisation that has not run yet."""
+        flag = getattr(self, "data_initialized", None)
+        return flag is not None and not bool(ops.convert_to_numpy(flag))
+
+    def initialize(self, x):
+        """Run the method's data-dependent initialisation on the images `x` (once).
+
+        `fit` calls it on its first batch's unlabelled images (500 training
+        images for an `SSLData`), so it rarely needs calling by hand. The done
+        flag is a weight of the model: a saved, reloaded or resumed model does
+        not initialise again. A method without one ignores this.
+        """
+        self._require_built("be initialised")
+        if not self.needs_data_init:
+            return self
+        x = self.check_images(ops.convert_to_numpy(x))
+        self._data_dependent_init(ops.convert_to_tensor(x))
+        self.data_initialized.assign(1.0)
+        return self
+
+    def _add_data_init_flag(self):
+        """Call in `__init__` of a method with a data-dependent init (`_data_dependent_init`)."""
+        self.data_initialized = self.add_weight(shape=(), initializer="zeros", trainable=False,
+                                                name="data_initialized")
+
+    def _data_dependent_init(self, x):
+        raise NotImplementedError
+
+    # -------------------------------------------------------- weight average
+    def evaluation_scope(self):
+        """The context the method classifies in: its weight average's scope if it keeps one."""
+        average = getattr(self, "weight_average", None)
+        return average.scope() if average is not None else contextlib.nullcontext()
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.evaluate`; an `SSLData` is evaluated on its test split."""
@@ -577,22 +622,32 @@ class NetClassifier:
         return ops.softmax(self.logits(x, training))
 
     def _classify_batch(self, x):
-        return self(x, training=False)
+        with self.evaluation_scope():  # the weight average, for a method that keeps one
+            return self(x, training=False)
 
 
 class NoiseGenerator:
-    """Mixin: an unconditional generator `generator(z)`, z ~ N(0, I) of size `latent_dim`.
+    """Mixin: an unconditional generator `generator(z)` of noise z of size `latent_dim`.
 
-    Gives `generate` (which a method may override, e.g. Improved-GAN's virtual
-    batch norm) and the `sample` hook, for the GANs that share this shape.
+    z ~ N(0, I), or U(0, 1) where the method's `latent_distribution` is
+    "uniform" (the Improved-GAN MNIST code). Gives `latent_noise`, `generate`
+    (which a method may override, e.g. Improved-GAN's virtual batch norm) and
+    the `sample` hook, for the GANs that share this shape.
     """
+
+    latent_distribution = "normal"
+
+    def latent_noise(self, n, seed_generator=None):
+        seed = self.seed_generator if seed_generator is None else seed_generator
+        if self.latent_distribution == "uniform":
+            return keras.random.uniform((n, self.latent_dim), seed=seed)
+        return keras.random.normal((n, self.latent_dim), seed=seed)
 
     def generate(self, z, training=False):
         return self.generator(z, training=training)
 
     def _sample_batch(self, n, labels, seed_generator):
-        z = keras.random.normal((n, self.latent_dim), seed=seed_generator)
-        return self.generate(z, training=False)
+        return self.generate(self.latent_noise(n, seed_generator), training=False)
 
 
 class ClassifierGAN(NetClassifier, NoiseGenerator):
@@ -600,7 +655,9 @@ class ClassifierGAN(NetClassifier, NoiseGenerator):
 
     D is `classifier_head(features(x))`, G an unconditional `generator(z)`.
     Each batch takes one D step, then one G step, each on fresh noise (the
-    alternation of Goodfellow et al. 2014, Alg. 1, with k = 1). The method
+    alternation of Goodfellow et al. 2014, Alg. 1, with k = 1). G's step reads
+    the batch's second unlabelled images `"x2"` where the stream has them
+    (the Improved-GAN and Bad GAN codes), else the D step's. The method
     supplies `discriminator_losses(x, x_labeled, y_labeled, z)` and
     `generator_losses(x, z)`; `log_names` are the logs those return (a
     method with more terms, e.g. Bad GAN, names its own). SGAN (and so
@@ -622,11 +679,23 @@ class ClassifierGAN(NetClassifier, NoiseGenerator):
 
     def train_step(self, batch):
         x, x_labeled, y_labeled = self.unpack(batch, "x", "x_labeled", "y_labeled")
+        x_generator = batch.get("x2", x)
         n = ops.shape(x)[0]
         _, d_logs = self.minimize(
-            "d", lambda: self.discriminator_losses(x, x_labeled, y_labeled, self.normal((n, self.latent_dim))))
-        _, g_logs = self.minimize("g", lambda: self.generator_losses(x, self.normal((n, self.latent_dim))))
+            "d", lambda: self.discriminator_losses(x, x_labeled, y_labeled, self.latent_noise(n)))
+        _, g_logs = self.minimize("g", lambda: self.generator_losses(x_generator, self.latent_noise(n)))
         return self.track(self.log_names, {**d_logs, **g_logs})
+
+
+def _first_images(x):
+    """The unlabelled images of the first batch of what `fit` was given."""
+    if isinstance(x, tf.data.Dataset):
+        x = next(iter(x.take(1)))
+    if isinstance(x, dict):
+        x = x["x"]
+    elif isinstance(x, (tuple, list)):
+        x = x[0]
+    return x[:500]
 
 
 def _replicas_in_sync():

@@ -35,3 +35,63 @@ class SampleGrid(keras.callbacks.Callback):
         images = self.model.sample(self.n, labels=labels, seed=self.seed)
         columns = self.model.num_classes if labels is not None else None
         save_grid(images, os.path.join(self.folder, f"samples_epoch{epoch + 1:04d}.png"), columns)
+
+
+class TestErrorCurve(keras.callbacks.Callback):
+    """Append the test error every `every` epochs to a JSON-lines file: a learning curve that survives restarts.
+
+    Each line: `{"epoch", "step", "test_error", "seconds", ...}` with the
+    training logs of that epoch. `step` counts optimizer steps of the model's
+    first role; `seconds` is training wall time summed over every process that
+    wrote the file (a resumed run continues the sum from the file's last
+    line). The error is that of `model.classify`, so a method that keeps a
+    weight average is scored with it. A resumed run may repeat an epoch whose
+    line was written before the interruption; `read_curve` keeps the last.
+    """
+
+    def __init__(self, x_test, y_test, path, every=1):
+        super().__init__()
+        if every < 1:
+            raise ValueError("every must be >= 1")
+        self.x_test, self.y_test, self.path, self.every = x_test, y_test, path, every
+
+    def on_train_begin(self, logs=None):
+        import time
+
+        previous = read_curve(self.path)
+        self.offset = previous[-1]["seconds"] if previous else 0.0
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        import json
+        import time
+
+        import numpy as np
+
+        if (epoch + 1) % self.every:
+            return
+        error = float(np.mean(self.model.classify(self.x_test).argmax(-1) != self.y_test))
+        role = self.model.roles[0]
+        line = {"epoch": epoch + 1, "step": int(self.model.role_optimizers[role].iterations),
+                "test_error": error, "seconds": round(self.offset + time.perf_counter() - self.start, 1),
+                **{k: float(v) for k, v in (logs or {}).items()}}
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        with open(self.path, "a") as f:
+            f.write(json.dumps(line) + "\n")
+
+
+def read_curve(path):
+    """The lines of a `TestErrorCurve` file, one per epoch (the last written wins), in epoch order."""
+    import json
+
+    if not os.path.exists(path):
+        return []
+    lines = {}
+    with open(path) as f:
+        for text in f:
+            try:
+                line = json.loads(text)
+            except json.JSONDecodeError:
+                continue  # a line cut by an interruption
+            lines[line["epoch"]] = line
+    return [lines[e] for e in sorted(lines)]

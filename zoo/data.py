@@ -7,7 +7,12 @@ endless `tf.data` stream of the batches every method of the zoo reads:
 
 The unlabelled stream is every training image with its label dropped (the
 usual protocol of the SSL papers: the labelled examples are in it too). The
-labelled batch is drawn uniformly with replacement from the small labelled set.
+labelled stream visits every labelled example once per pass, in a fresh
+permutation each pass (the SSL papers' code: with 100 labels and batches of
+100, every batch is the whole labelled set, reshuffled). `train(...,
+second_unlabeled=True)` adds `"x2"`, a second unlabelled batch from its own
+shuffle, for a player that steps on another batch (Improved-GAN's and Bad
+GAN's generator).
 Pixels are float32 in [-1, 1], channels last.
 
 Sources, tried in this order:
@@ -86,13 +91,22 @@ class SSLData:
         """Every training image, without labels."""
         return self.x_train
 
-    def train(self, batch_size=100, labeled_batch_size=None, seed=None):
-        """Endless stream of `{"x", "x_labeled", "y_labeled"}` batches.
+    def sample_images(self, n, seed=None):
+        """`n` training images drawn without replacement with `seed` (e.g. for a data-dependent init)."""
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        return self.x_train[rng.choice(len(self.x_train), min(int(n), len(self.x_train)), replace=False)]
+
+    def train(self, batch_size=100, labeled_batch_size=None, seed=None, second_unlabeled=False):
+        """Endless stream of `{"x", "x_labeled", "y_labeled"}` batches (and `"x2"` if asked).
 
         Args:
             batch_size: unlabelled images per batch.
             labeled_batch_size: labelled images per batch (default: batch_size).
+                Batches run through the labelled set in a fresh permutation
+                per pass, so every labelled example is seen once per pass.
             seed: shuffling seed (default: the dataset's seed).
+            second_unlabeled: add `"x2"`, `batch_size` more unlabelled images
+                from an independent shuffle of the same set.
         """
         import tensorflow as tf
 
@@ -102,24 +116,27 @@ class SSLData:
             raise ValueError("batch sizes must be >= 1")
         if batch_size > len(self.x_train):
             raise ValueError(f"batch_size {batch_size} exceeds the {len(self.x_train)} training images")
-        unlabeled = (
-            tf.data.Dataset.from_tensor_slices(self.x_train)
-            .shuffle(len(self.x_train), seed=seed, reshuffle_each_iteration=True)
-            .repeat()
-            .batch(batch_size, drop_remainder=True)
-        )
+
+        def unlabeled(shuffle_seed):
+            return (tf.data.Dataset.from_tensor_slices(self.x_train)
+                    .shuffle(len(self.x_train), seed=shuffle_seed, reshuffle_each_iteration=True)
+                    .repeat()
+                    .batch(batch_size, drop_remainder=True))
+
         x_labeled, y_labeled = self.labeled()
         x_labeled = tf.constant(x_labeled)
         y_labeled = tf.constant(y_labeled.astype("int32"))
         count = len(self.labeled_index)
         labeled = (
-            tf.data.Dataset.random(seed=seed + 1)
+            tf.data.Dataset.range(count)
+            .shuffle(count, seed=seed + 1, reshuffle_each_iteration=True)
+            .repeat()
             .batch(labeled_batch_size)
-            .map(lambda r: tf.cast(r % count, tf.int32))
             .map(lambda i: (tf.gather(x_labeled, i), tf.gather(y_labeled, i)))
         )
-        batches = tf.data.Dataset.zip(unlabeled, labeled).map(
-            lambda x, xy: {"x": x, "x_labeled": xy[0], "y_labeled": xy[1]}
+        streams = [unlabeled(seed), labeled] + ([unlabeled(seed + 2)] if second_unlabeled else [])
+        batches = tf.data.Dataset.zip(*streams).map(
+            lambda x, xy, *x2: {"x": x, "x_labeled": xy[0], "y_labeled": xy[1], **({"x2": x2[0]} if x2 else {})}
         )
         return batches.prefetch(tf.data.AUTOTUNE)
 

@@ -67,27 +67,52 @@ class WeightNormDense(_layers.Layer):
     """Dense layer with weight normalization (Salimans & Kingma 2016, arXiv 1602.07868, Eq. 2).
 
     y = x . (g * v / ||v||) + b, the norm taken per output unit (over the
-    input axis). Improved-GAN's MNIST and CIFAR discriminators use it. The
-    data-dependent initialisation of the paper (Sec. 2.2) is not done: g
-    starts at 1, so each unit starts with a unit-norm weight vector.
+    input axis). Improved-GAN's MNIST and CIFAR discriminators use it.
+
+    Data-dependent initialisation (Sec. 2.2): inside `data_dependent_init`,
+    the layer's first call sets, per unit, g <- g / sigma and b <- -mu / sigma
+    from the mean mu and standard deviation sigma of its pre-activations
+    x . (g v / ||v||) on that batch, so that they start at zero mean and unit
+    variance on it; that call returns the normalised pre-activations (through
+    the activation), as the new weights would. Without it, g starts at 1.
+
+    Args:
+        units: output units.
+        activation: a Keras activation (None: linear).
+        use_bias: add b.
+        train_scale: whether g is trained. The Improved-GAN and Bad GAN codes
+            freeze the hidden layers' g after the initialisation and train
+            only the output layer's.
+        kernel_stddev: standard deviation of v's normal initialiser (the
+            Improved-GAN code: 0.1 for its dense layers; 0.05 here by default).
+        kernel_initializer: replaces the normal initialiser of v when given
+            (the Improved-GAN generator's output layer is Glorot-uniform).
     """
 
-    def __init__(self, units, activation=None, use_bias=True, **kwargs):
+    def __init__(self, units, activation=None, use_bias=True, train_scale=True, kernel_stddev=0.05,
+                 kernel_initializer=None, **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
         self.activation = keras.activations.get(activation)
         self.use_bias = use_bias
+        self.train_scale = bool(train_scale)
+        self.kernel_stddev = float(kernel_stddev)
+        self.kernel_initializer = keras.initializers.get(
+            kernel_initializer or keras.initializers.RandomNormal(stddev=self.kernel_stddev))
+        self._initializing = False
 
     def build(self, input_shape):
         self.v = self.add_weight(name="v", shape=(int(input_shape[-1]), self.units),
-                                 initializer=keras.initializers.RandomNormal(stddev=0.05))
-        self.g = self.add_weight(name="g", shape=(self.units,), initializer="ones")
+                                 initializer=self.kernel_initializer)
+        self.g = self.add_weight(name="g", shape=(self.units,), initializer="ones", trainable=self.train_scale)
         self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros") if self.use_bias else None
 
     def call(self, inputs):
         kernel = self.g * self.v / ops.sqrt(ops.sum(ops.square(self.v), axis=0) + 1e-12)
         y = ops.matmul(inputs, ops.cast(kernel, inputs.dtype))
-        if self.bias is not None:
+        if self._initializing:
+            y = _initialize_scale(self, y, axes=(0,))
+        elif self.bias is not None:
             y = y + ops.cast(self.bias, inputs.dtype)
         return self.activation(y) if self.activation is not None else y
 
@@ -96,13 +121,78 @@ class WeightNormDense(_layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units,
-                "activation": keras.activations.serialize(self.activation), "use_bias": self.use_bias}
+                "activation": keras.activations.serialize(self.activation), "use_bias": self.use_bias,
+                "train_scale": self.train_scale, "kernel_stddev": self.kernel_stddev,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
+
+
+def _initialize_scale(layer, pre_activations, axes):
+    """Data-dependent init of a weight-normed layer on `pre_activations` (computed with b = 0).
+
+    Sets g <- g / sigma, b <- -mu / sigma per unit and returns (y - mu) / sigma,
+    which is what the layer now computes on the same inputs. Runs eagerly,
+    once per layer (see `data_dependent_init`).
+    """
+    mean = ops.mean(pre_activations, axis=axes)
+    std = ops.sqrt(ops.mean(ops.square(pre_activations - mean), axis=axes) + 1e-8)
+    layer.g.assign(layer.g / std)
+    if layer.bias is None:
+        raise ValueError(f"{layer.name}: data-dependent initialisation needs use_bias=True")
+    layer.bias.assign(-mean / std)
+    layer._initializing = False  # once: a second call inside the same pass is a normal call
+    layer._initialized_now = True
+    return (pre_activations - mean) / std
+
+
+class data_dependent_init:
+    """Context: the weight-normed layers of `nets` initialise themselves on their next call.
+
+        with zoo.layers.data_dependent_init([model.features, model.classifier_head]):
+            model.logits(x_batch, training=True)
+
+    Run the forward pass eagerly, inside the context, on a batch of training
+    data (Salimans & Kingma 2016, Sec. 2.2). Layers initialise in the order
+    the pass reaches them, so each sees the already-initialised outputs of
+    the layers below it, as in the reference codes. Leaving the context
+    checks that every weight-normed layer of `nets` was reached.
+    """
+
+    def __init__(self, nets):
+        self.layers = [layer for net in nets for layer in _weight_normed(net)]
+        if not self.layers:
+            raise ValueError("data_dependent_init: the nets have no weight-normalised layers")
+
+    def __enter__(self):
+        import tensorflow as tf
+
+        if not tf.executing_eagerly():
+            raise RuntimeError("data_dependent_init runs eagerly (it assigns weights from a batch's statistics)")
+        for layer in self.layers:
+            layer._initializing, layer._initialized_now = True, False
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        missed = [layer.name for layer in self.layers if not layer._initialized_now]
+        for layer in self.layers:
+            layer._initializing = False
+        if kind is None and missed:
+            raise RuntimeError(f"data_dependent_init: the forward pass did not reach {missed}")
+        return False
+
+
+def _weight_normed(net):
+    if isinstance(net, (WeightNormDense, WeightNormConv2D)):
+        return [net]
+    return [layer for layer in net._flatten_layers(include_self=False, recursive=True)
+            if isinstance(layer, (WeightNormDense, WeightNormConv2D))]
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class WeightNormConv2D(_layers.Layer):
     """2-D convolution with weight normalization (Salimans & Kingma 2016, Eq. 2), the
-    norm taken per output filter (over the kernel's spatial and input axes)."""
+    norm taken per output filter (over the kernel's spatial and input axes);
+    data-dependent initialisation as `WeightNormDense` (statistics over the
+    batch and both spatial axes)."""
 
     def __init__(self, filters, kernel_size, strides=1, padding="same", use_bias=True, **kwargs):
         super().__init__(**kwargs)
@@ -121,6 +211,8 @@ class WeightNormConv2D(_layers.Layer):
     def call(self, inputs):
         kernel = self.g * self.v / ops.sqrt(ops.sum(ops.square(self.v), axis=(0, 1, 2)) + 1e-12)
         y = ops.conv(inputs, ops.cast(kernel, inputs.dtype), strides=self.strides, padding=self.padding)
+        if getattr(self, "_initializing", False):
+            return _initialize_scale(self, y, axes=(0, 1, 2))
         if self.bias is not None:
             y = y + ops.cast(self.bias, inputs.dtype)
         return y

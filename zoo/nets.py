@@ -22,6 +22,15 @@ virtual batch norm) and the `keras.Model` around a body. Registered:
 * `dcgan`: Radford et al. 2015 (arXiv 1511.06434) style, strided 4x4
   convolutions, batch norm and ReLU in the generator, leaky ReLU in the
   discriminator; square sides that are multiples of 4 from 16 up (28x28, 32x32).
+* `improved_gan_mnist`: the permutation-invariant MNIST nets of Improved-GAN's
+  code (Salimans et al. 2016, `train_mnist_feature_matching.py`), which Bad
+  GAN (Dai et al. 2017) reuses: D = five weight-normalised ReLU layers
+  1000-500-250-250-250 (hidden scales frozen after the data-dependent
+  initialisation, v ~ N(0, 0.1)) with Gaussian noise sigma 0.5 after each,
+  then a weight-normalised linear head with a trained scale; the features
+  are the last 250 units before their noise (feature matching reads them).
+  G = 2 x (dense 500 without bias, batch norm without gamma, softplus), then
+  a weight-normalised dense output layer with a trained scale.
 * `conv_large`: the 32x32 SSL benchmark net of Improved-GAN's CIFAR-10/SVHN
   discriminator (Salimans et al. 2016, code of the paper; the "conv-large" of
   Laine & Aila 2017 at 96/192 filters, x4/3 with `width=4/3` for their
@@ -113,8 +122,8 @@ class Parts:
         """Dropout after a hidden block, where the call asked for it."""
         return layers.Dropout(self.rate)(h) if self.rate else h
 
-    def batch_norm(self):
-        return _batch_norm(self.virtual_batch)
+    def batch_norm(self, scale=True):
+        return _batch_norm(self.virtual_batch, scale)
 
 
 class Architecture:
@@ -156,13 +165,18 @@ class Architecture:
         """Latent tensor -> image tensor of `output_shape` (logits: `generator` adds the output activation)."""
         raise NotImplementedError
 
+    #: None: the classifier head is a plain linear layer (`dense_head`).
+    head = None
 
-def _batch_norm(virtual_batch=0):
+
+def _batch_norm(virtual_batch=0, scale=True):
     if virtual_batch:
         from zoo.layers import VirtualBatchNormalization
 
+        if not scale:
+            raise ValueError("virtual batch norm is built with its scale")
         return VirtualBatchNormalization(virtual_batch)
-    return layers.BatchNormalization(synchronized=True)
+    return layers.BatchNormalization(synchronized=True, scale=scale)
 
 
 def _upsampling_generator(z, output_shape, parts, filters):
@@ -241,6 +255,55 @@ class DCGAN(Architecture):
     @staticmethod
     def generator(z, output_shape, parts):
         return _upsampling_generator(z, output_shape, parts, (256, 128))
+
+
+@register("improved_gan_mnist")
+class ImprovedGANMNIST(Architecture):
+    """Improved-GAN's MNIST discriminator and generator (see the module docstring).
+
+    The trunk and head are weight-normalised whatever `weight_norm` says, and
+    carry their own noise (the call's `input_noise` is the input's); dropout
+    is not part of this net. Reference: openai/improved-gan,
+    `mnist_svhn_cifar10/train_mnist_feature_matching.py` and `nn.py`
+    (`DenseLayer`: theta ~ N(0, 0.1), weight_scale frozen unless train_scale).
+    """
+
+    side = None
+    hidden_noise = 0.5
+    hidden_units = (1000, 500, 250, 250, 250)
+
+    @classmethod
+    def features(cls, h, parts):
+        from zoo.layers import WeightNormDense
+
+        h = layers.Flatten()(h)
+        for i, n in enumerate(cls.hidden_units):
+            if i:
+                h = layers.GaussianNoise(cls.hidden_noise)(h)
+            h = WeightNormDense(parts.units(n), activation="relu", train_scale=False, kernel_stddev=0.1)(h)
+        return h
+
+    @classmethod
+    def head(cls, input_dim, units, name):
+        from zoo.layers import WeightNormDense
+
+        inputs = keras.Input(shape=(int(input_dim),), name="features")
+        h = layers.GaussianNoise(cls.hidden_noise)(inputs)
+        logits = WeightNormDense(units, train_scale=True, kernel_stddev=0.1, dtype="float32")(h)
+        return keras.Model(inputs, logits, name=name)
+
+    @staticmethod
+    def generator(z, output_shape, parts):
+        from zoo.layers import WeightNormDense
+
+        h = z
+        for _ in range(2):
+            h = layers.Dense(parts.units(500), use_bias=False)(h)
+            h = parts.batch_norm(scale=False)(h)
+            h = layers.Activation("softplus")(h)
+        h = WeightNormDense(math.prod(output_shape), train_scale=True, kernel_initializer="glorot_uniform",
+                            dtype="float32")(h)
+        return layers.Reshape(tuple(output_shape))(h)
 
 
 @register("conv_large")
@@ -343,7 +406,14 @@ def classifier(arch, input_shape, num_classes, *, dropout=0.0, input_noise=0.0, 
     """
     trunk = features(arch, input_shape, dropout=dropout, input_noise=input_noise, width=width,
                      weight_norm=weight_norm, name=f"{prefix}_features")
-    return trunk, dense_head(num_classes, trunk.output.shape[-1], f"{prefix}_logits")
+    return trunk, classifier_head(arch, num_classes, trunk.output.shape[-1], f"{prefix}_logits")
+
+
+def classifier_head(arch, units, input_dim, name):
+    """The class-logit head of `arch` on its feature vector: the architecture's own (e.g.
+    `improved_gan_mnist`'s noisy weight-normalised layer) or a plain `dense_head`."""
+    head = get(arch).head
+    return dense_head(units, input_dim, name) if head is None else head(input_dim, units, name)
 
 
 def dense_head(units, input_dim, name):

@@ -66,11 +66,12 @@ class BadGAN(ImprovedGAN):
 
     def __init__(self, input_shape, num_classes, latent_dim=100, arch="auto", unlabeled_weight=1.0, dropout=0.5,
                  input_noise=0.3, weight_norm=True, learning_rate=3e-4, entropy_weight=0.1, pull_away_weight=0.8,
-                 density_model=None, density_weight=1e-4, density_quantile=0.1, seed=None, **kwargs):
+                 density_model=None, density_weight=1e-4, density_quantile=0.1, data_init=True, ema=None,
+                 latent_distribution="normal", seed=None, **kwargs):
         super().__init__(input_shape, num_classes, latent_dim=latent_dim, arch=arch,
                          generator_loss="feature_matching", unlabeled_weight=unlabeled_weight, dropout=dropout,
-                         input_noise=input_noise, weight_norm=weight_norm, learning_rate=learning_rate, seed=seed,
-                         **kwargs)
+                         input_noise=input_noise, weight_norm=weight_norm, learning_rate=learning_rate,
+                         data_init=data_init, ema=ema, latent_distribution=latent_distribution, seed=seed, **kwargs)
         if min(entropy_weight, pull_away_weight, density_weight) < 0 or not 0 < density_quantile < 1:
             raise ValueError("weights must be >= 0 and density_quantile in (0, 1)")
         self.entropy_weight = float(entropy_weight)

@@ -6,8 +6,9 @@ import keras
 from keras import ops
 
 from zoo import losses, nets
+from zoo.averaging import ExponentialAverage
 from zoo.base import ZooModel
-from zoo.layers import MinibatchDiscrimination
+from zoo.layers import MinibatchDiscrimination, WeightNormConv2D, WeightNormDense, data_dependent_init
 from zoo.models.ssl.sgan import SGAN
 from zoo.registry import register
 
@@ -39,6 +40,29 @@ class ImprovedGAN(SGAN):
     * `label_smoothing` s > 0: one-sided label smoothing (Sec. 3.4), the
       real target is 1 - s in -E[(1 - s) log D(x) + s log(1 - D(x))].
     * `generator_loss="non_saturating"`: -E log D(G(z)) instead of feature matching.
+    * `data_init` (default on): the data-dependent initialisation of D's
+      weight-normalised layers (Salimans & Kingma 2016, Sec. 2.2) on 500
+      training images, with D's noise on as in the reference code
+      (`init_param(trainx[:500])`, computed with `deterministic=False`), run
+      by the first `fit` (or `model.initialize(images)`) and recorded in the
+      model's weights, so that a reloaded or resumed model keeps it.
+    * `ema` d in (0, 1): classify, evaluate (and save) with an exponential
+      moving average of D's weights, bias-corrected (`zoo.averaging`). The
+      MNIST code tests with d = 0.9999, zero-initialised and not corrected.
+    * `latent_distribution`: "normal" (z ~ N(0, I)) or "uniform" (U(0, 1),
+      the MNIST code).
+    * G's step reads a second, independent unlabelled batch (`"x2"`, which
+      `fit(SSLData)` asks `zoo.data` for), as the reference code does.
+
+    The reference setting for MNIST is the `improved_gan_mnist_100` recipe:
+    the `improved_gan_mnist` nets of `zoo.nets`, w = 0.5 (the code's
+    0.5 (real) + 0.5 (fake), against the paper's Eq. 5 weight of 1), Adam
+    lr 3e-3, beta_1 0.5, and Adam's epsilon as the code has it. That code
+    writes Adam's step as m_hat / sqrt(v_hat + 1e-8): epsilon inside the
+    square root, which is epsilon ~ sqrt(1e-8) = 1e-4 in Keras' m_hat /
+    (sqrt(v_hat) + epsilon); the zoo's optimizers use 1e-4 for that reason.
+    (With Keras' default 1e-7 a port of that script collapsed on 3 of 3
+    runs: D's unsupervised loss went to 0 and the error stalled.)
 
     * `virtual_batch_norm` R > 0: virtual batch normalisation in G (Sec.
       3.4; the paper used it in the generator only, since it costs a second
@@ -57,6 +81,9 @@ class ImprovedGAN(SGAN):
         historical_weight: h above (0 = off).
         virtual_batch_norm: R above (0 = batch norm in G).
         label_smoothing: s above (0 = off).
+        data_init: data-dependent init of D's weight-normalised layers.
+        ema: decay of the evaluation average of D's weights (None = off).
+        latent_distribution: "normal" or "uniform".
         learning_rate: Adam's learning rate for D and G (beta_1 0.5). The
             paper's code: 3e-4 on CIFAR/SVHN, 3e-3 on MNIST.
 
@@ -76,7 +103,8 @@ class ImprovedGAN(SGAN):
     def __init__(self, input_shape, num_classes, latent_dim=100, arch="auto", generator_loss="feature_matching",
                  unlabeled_weight=1.0, dropout=0.5, input_noise=0.3, weight_norm=True, minibatch_kernels=0,
                  minibatch_kernel_dim=5, historical_weight=0.0, label_smoothing=0.0, learning_rate=3e-4,
-                 virtual_batch_norm=0, seed=None, **kwargs):
+                 virtual_batch_norm=0, data_init=True, ema=None, latent_distribution="normal", seed=None,
+                 **kwargs):
         # SGAN's constructor is not called: this one builds D with the options.
         ZooModel.__init__(self, input_shape, num_classes=num_classes, seed=seed, **kwargs)
         if generator_loss not in self.GENERATOR_LOSSES:
@@ -98,6 +126,10 @@ class ImprovedGAN(SGAN):
         self.label_smoothing = float(label_smoothing)
         self.learning_rate = float(learning_rate)
         self.virtual_batch_norm = int(virtual_batch_norm)
+        if latent_distribution not in ("normal", "uniform"):
+            raise ValueError(f"latent_distribution must be 'normal' or 'uniform'; got {latent_distribution!r}")
+        self.latent_distribution = latent_distribution
+        self.ema = None if ema is None else float(ema)
         resolved = nets.resolve_arch(arch, self.image_shape)
         self.features = nets.features(resolved, self.image_shape, dropout=self.dropout, input_noise=self.input_noise,
                                       weight_norm=self.weight_norm, name="d_features")
@@ -108,7 +140,7 @@ class ImprovedGAN(SGAN):
                                                      name="minibatch_discrimination")
             self.minibatch.build((None, head_inputs))
             head_inputs += self.minibatch_kernels
-        self.classifier_head = nets.dense_head(num_classes, head_inputs, "d_logits")
+        self.classifier_head = nets.classifier_head(resolved, num_classes, head_inputs, "d_logits")
         self.generator = nets.generator(resolved, self.latent_dim, self.image_shape,
                                         virtual_batch=self.virtual_batch_norm)
         # The reference batch of VBN: fixed noise, drawn once from the model's seed, saved with the weights.
@@ -116,10 +148,24 @@ class ImprovedGAN(SGAN):
             shape=(self.virtual_batch_norm, self.latent_dim), trainable=False, name="reference_z",
             initializer=keras.initializers.RandomNormal(seed=seed)) if self.virtual_batch_norm else None
         self._finish_build()
+        d_layers = [self.features, self.classifier_head]
+        self.data_init = bool(data_init) and any(
+            isinstance(layer, (WeightNormDense, WeightNormConv2D)) for net in d_layers for layer in net._flatten_layers())
+        if self.data_init:
+            self._add_data_init_flag()
+        self.weight_average = (ExponentialAverage(self, self.role_variables("d"), self.ema, name="d_average")
+                               if self.ema is not None else None)
         self.historical = [
             self.add_weight(shape=v.shape, initializer="zeros", trainable=False, name=f"historical_{i}")
             for i, v in enumerate(self.role_variables("d"))
         ] if self.historical_weight else []
+
+    uses_second_unlabeled = True
+
+    def _data_dependent_init(self, x):
+        # D's forward pass in training mode (noise on), as the reference's init pass.
+        with data_dependent_init([self.features, self.classifier_head]):
+            self.logits(x, training=True)
 
     def role_layers(self):
         d = [self.features, self.classifier_head] + ([self.minibatch] if self.minibatch is not None else [])
@@ -127,7 +173,8 @@ class ImprovedGAN(SGAN):
 
     def default_optimizers(self):
         # Salimans et al. 2016 code: Adam, beta_1 0.5; lr 3e-4 (CIFAR/SVHN), 3e-3 (MNIST).
-        return {role: keras.optimizers.Adam(self.learning_rate, beta_1=0.5) for role in self.roles}
+        # Adam's epsilon: the code's 1e-8 inside the square root (see the class docstring).
+        return {role: keras.optimizers.Adam(self.learning_rate, beta_1=0.5, epsilon=1e-4) for role in self.roles}
 
     def generate(self, z, training=False):
         if self.reference_z is None:
@@ -155,6 +202,8 @@ class ImprovedGAN(SGAN):
 
     def train_step(self, batch):
         logs = super().train_step(batch)
+        if self.weight_average is not None:
+            self.weight_average.update()
         if self.historical:
             # Running mean over every past step: a_t = a_{t-1} + (theta_t - a_{t-1}) / t.
             t = ops.cast(self.role_optimizers["d"].iterations, "float32")
