@@ -74,6 +74,31 @@ def test_train_stream_format():
             assert lookup[x.tobytes()] == y
 
 
+def test_labeled_stream_visits_every_label_once_per_pass():
+    """DESIGN.md: a fresh permutation of the labelled set each pass, not draws with replacement."""
+    data = zoo.data.load("digits", labels=20)
+    x_labeled, _ = data.labeled()
+    index = {x.tobytes(): i for i, x in enumerate(x_labeled)}
+    batches = iter(data.train(batch_size=16, labeled_batch_size=5))
+    seen = [index[x.tobytes()] for _ in range(12) for x in next(batches)["x_labeled"].numpy()]
+    passes = [seen[i:i + 20] for i in range(0, 60, 20)]
+    assert all(sorted(p) == list(range(20)) for p in passes)  # every example exactly once in each pass
+    assert passes[0] != passes[1] != passes[2]  # in a new order each pass
+    whole = next(iter(data.train(batch_size=16, labeled_batch_size=20)))["x_labeled"].numpy()
+    assert sorted(index[x.tobytes()] for x in whole) == list(range(20))  # batch = labelled set: all of it
+
+
+def test_second_unlabeled_batch_is_an_independent_shuffle():
+    data = zoo.data.load("digits", labels=20)
+    plain = next(iter(data.train(32)))
+    batch = next(iter(data.train(32, second_unlabeled=True)))
+    assert set(batch) == {"x", "x2", "x_labeled", "y_labeled"} and batch["x2"].shape == batch["x"].shape
+    np.testing.assert_array_equal(batch["x"], plain["x"])  # the first stream is the one without x2
+    rows = {x.tobytes() for x in data.x_train}
+    assert all(x.tobytes() in rows for x in batch["x2"].numpy())
+    assert not np.array_equal(batch["x"], batch["x2"])
+
+
 @pytest.mark.parametrize("labels,match", [
     (2000, "more than"), (55, "multiple of 10"), (0, "positive"), (2.5, "positive"), (1290, "per class"),
 ])

@@ -18,8 +18,12 @@ def dense(n_in, n_out, bias=True):
     return n_in * n_out + (n_out if bias else 0)
 
 
-def bn(n):  # gamma, beta, moving mean and variance
-    return 4 * n
+def bn(n, scale=True):  # gamma (if scale), beta, moving mean and variance
+    return (4 if scale else 3) * n
+
+
+def wn(n_in, n_out):  # weight-normed dense: v, g and b
+    return n_in * n_out + 2 * n_out
 
 
 # (arch, image shape) -> (features, generator from a code of LATENT) parameter counts, by hand.
@@ -37,11 +41,19 @@ COUNTS = {
         conv(3, 3, 96) + 2 * conv(3, 96, 96) + conv(3, 96, 192) + 3 * conv(3, 192, 192) + 2 * conv(1, 192, 192),
         dense(LATENT, 4 * 4 * 512, False) + bn(4 * 4 * 512) + conv(5, 512, 256, False) + bn(256)
         + conv(5, 256, 128, False) + bn(128) + conv(5, 128, 3)),
+    # Improved-GAN's MNIST code: D 1000-500-250-250-250 weight-normed (v, g, b per layer); G two dense 500
+    # without bias, batch norm without gamma (beta, moving mean and variance), a weight-normed 784 output.
+    ("improved_gan_mnist", (28, 28, 1)): (
+        wn(784, 1000) + wn(1000, 500) + wn(500, 250) + wn(250, 250) + wn(250, 250),
+        dense(LATENT, 500, False) + bn(500, False) + dense(500, 500, False) + bn(500, False) + wn(500, 784)),
 }
+
+# The head on the features: a plain dense layer, or the architecture's own.
+HEADS = {"improved_gan_mnist": wn(250, 10)}
 
 
 def test_the_registered_architectures():
-    assert nets.ARCHITECTURES == ("mlp", "conv_small", "dcgan", "conv_large")
+    assert nets.ARCHITECTURES == ("mlp", "conv_small", "dcgan", "improved_gan_mnist", "conv_large")
     assert {arch for arch, _ in COUNTS} == set(nets.ARCHITECTURES)
     assert all(nets.get(name).name == name for name in nets.ARCHITECTURES)
 
@@ -54,7 +66,25 @@ def test_parameter_counts_by_hand(arch, shape):
     generator = nets.generator(arch, LATENT, shape)
     assert generator.count_params() == n_generator and generator.output.shape[1:] == shape
     _, head = nets.classifier(arch, shape, 10)
-    assert head.count_params() == dense(trunk.output.shape[-1], 10)
+    assert head.count_params() == HEADS.get(arch, dense(trunk.output.shape[-1], 10))
+
+
+def test_improved_gan_mnist_trains_the_scales_the_reference_trains():
+    """The code freezes the hidden layers' weight scale after its init (`DenseLayer(train_scale=False)`) and
+    trains the output layer's and the generator's; the noise: 0.5 after every hidden layer, the last one
+    (before the head) in the head, so that the features are the last 250 units before their noise."""
+    from zoo.layers import WeightNormDense
+
+    trunk, head = nets.classifier("improved_gan_mnist", (28, 28, 1), 10)
+    hidden = [layer for layer in trunk.layers if isinstance(layer, WeightNormDense)]
+    assert [layer.units for layer in hidden] == [1000, 500, 250, 250, 250]
+    assert not any(layer.g.trainable for layer in hidden) and all(layer.v.trainable for layer in hidden)
+    noise = [layer.stddev for layer in trunk.layers if isinstance(layer, keras.layers.GaussianNoise)]
+    assert noise == [0.5] * 4 and trunk.output.shape[-1] == 250
+    assert [type(layer).__name__ for layer in head.layers[1:]] == ["GaussianNoise", "WeightNormDense"]
+    assert head.layers[-1].g.trainable
+    generator = nets.generator("improved_gan_mnist", LATENT, (28, 28, 1))
+    assert generator.layers[-2].__class__.__name__ == "Reshape" and generator.layers[-3].g.trainable
 
 
 def test_options_change_the_counts_as_they_should():
@@ -69,7 +99,7 @@ def test_options_change_the_counts_as_they_should():
 
 def test_unknown_architecture_names_the_close_one_and_lists_the_known():
     with pytest.raises(ValueError, match=r"unknown architecture 'conv_smal'\. Did you mean 'conv_small'\? "
-                                         r"Known architectures: auto, conv_large, conv_small, dcgan, mlp\."):
+                                         r"Known architectures: auto, conv_large, conv_small, dcgan, improved_gan_mnist, mlp\."):
         nets.resolve_arch("conv_smal", (8, 8, 1))
     with pytest.raises(ValueError, match="unknown architecture 'resnet'.*Known architectures: conv_large"):
         nets.features("resnet", (8, 8, 1))
