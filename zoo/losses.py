@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import keras
 import tensorflow as tf
 from keras import ops
 
@@ -160,6 +161,45 @@ def linear_warmup(step, warmup_steps):
     if not warmup_steps:
         return 1.0
     return ops.minimum(1.0, ops.cast(step, "float32") / float(warmup_steps))
+
+
+# ---------------------------------------------------- dynamic binarisation
+#: The values a Bernoulli-likelihood method's `binarize` argument takes: None
+#: scores the grey levels as Bernoulli targets; "dynamic" re-draws binary pixels
+#: every training step.
+BINARIZATIONS = (None, "dynamic")
+
+
+def binarization(binarize, likelihood="bernoulli"):
+    """The canonical value of a `binarize` argument: None or "dynamic".
+
+    False is None and True is "dynamic" (the boolean form `vae` and `iwae`
+    took first); binarising needs a Bernoulli likelihood.
+    """
+    value = {False: None, True: "dynamic"}.get(binarize, binarize) if isinstance(binarize, bool) else binarize
+    if value not in BINARIZATIONS:
+        raise ValueError(f"binarize must be one of {BINARIZATIONS} (or a bool); got {binarize!r}")
+    if value is not None and likelihood != "bernoulli":
+        raise ValueError(f"binarize={value!r} needs likelihood='bernoulli'; got {likelihood!r}")
+    return value
+
+
+def binarize_dynamically(x, seed):
+    """Fresh binary pixels b ~ Bernoulli((x + 1) / 2), independently per pixel, on the [-1, 1] scale.
+
+    Dynamic binarisation: each call draws a new binary image whose pixel is
+    1 (returned as 1.0) with probability equal to its grey level in [0, 1]
+    and 0 (returned as -1.0) otherwise, so that a Bernoulli likelihood scores
+    a real binary sample (a normalised likelihood) and every step sees new
+    noise. Kingma et al.'s code (nips14-ssl, `np.random.binomial`) and
+    Maaløe et al.'s (`_srng.binomial` on the labelled and the unlabelled
+    batch) re-draw every minibatch, as does the IWAE protocol (Burda et al.
+    2015). `seed` is the model's `keras.random.SeedGenerator`, so the draws are
+    reproducible and saved with the model.
+    """
+    grey = (x + 1.0) / 2.0
+    on = keras.random.uniform(ops.shape(x), seed=seed, dtype=x.dtype) < grey
+    return ops.where(on, ops.ones_like(x), -ops.ones_like(x))
 
 
 # ------------------------------------------------- binary GAN terms on logits

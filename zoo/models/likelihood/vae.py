@@ -29,10 +29,11 @@ class VAE(ZooModel):
     Decoders (`likelihood`):
 
     * "bernoulli": pixels mapped from [-1, 1] to [0, 1] and scored by
-      Bernoulli cross-entropy on the decoder's logits (with `binarize=True`,
-      each step draws binary pixels x ~ Bernoulli(x01), the "dynamically
-      binarised" protocol of the IWAE paper; otherwise the grey levels are the
-      targets). `sample` returns the Bernoulli means, mapped to [-1, 1].
+      Bernoulli cross-entropy on the decoder's logits (with
+      `binarize="dynamic"`, each training step draws binary pixels
+      x ~ Bernoulli(x01), the "dynamically binarised" protocol of the IWAE
+      paper, `zoo.losses.binarize_dynamically`; otherwise the grey levels are
+      the targets). `sample` returns the Bernoulli means, mapped to [-1, 1].
     * "gaussian": per-pixel mean and log-variance in the [-1, 1] pixel space
       (Appendix C.2), the log-variance bounded for stability:
       log_var = 6 tanh(raw / 6).
@@ -46,7 +47,9 @@ class VAE(ZooModel):
         arch: "auto" or a name from `zoo.nets.ARCHITECTURES`.
         likelihood: "bernoulli" or "gaussian".
         beta: weight of the KL term in training.
-        binarize: dynamic binarisation (Bernoulli decoder only).
+        binarize: None (grey levels as targets) or "dynamic" (a fresh binary
+            draw of every training batch; Bernoulli decoder only). True and
+            False are read as "dynamic" and None.
         posterior_log_var_bound: B > 0 soft-bounds q(z|x)'s log-variance to
             B tanh(raw / B); None (default, the paper) leaves it unbounded. A
             mixture of VAEs needs it: each VAE scores inputs it never trained
@@ -70,13 +73,11 @@ class VAE(ZooModel):
     eval_log_names = ("elbo", "reconstruction", "kl")
     LIKELIHOODS = ("bernoulli", "gaussian")
 
-    def __init__(self, input_shape, latent_dim=16, arch="auto", likelihood="bernoulli", beta=1.0, binarize=False,
+    def __init__(self, input_shape, latent_dim=16, arch="auto", likelihood="bernoulli", beta=1.0, binarize=None,
                  posterior_log_var_bound=None, seed=None, **kwargs):
         super().__init__(input_shape, seed=seed, **kwargs)
         if likelihood not in self.LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {self.LIKELIHOODS}; got {likelihood!r}")
-        if binarize and likelihood != "bernoulli":
-            raise ValueError("binarize=True needs likelihood='bernoulli'")
         if beta < 0:
             raise ValueError(f"beta must be >= 0; got {beta}")
         if posterior_log_var_bound is not None and not posterior_log_var_bound > 0:
@@ -86,7 +87,7 @@ class VAE(ZooModel):
         self.arch = arch
         self.likelihood = likelihood
         self.beta = float(beta)
-        self.binarize = bool(binarize)
+        self.binarize = losses.binarization(binarize, likelihood)
         resolved = nets.resolve_arch(arch, self.image_shape)
         self.encoder = nets.features(resolved, self.image_shape, name="encoder")
         self.posterior_head = nets.dense_head(2 * self.latent_dim, self.encoder.output.shape[-1], "posterior")
@@ -131,8 +132,8 @@ class VAE(ZooModel):
 
     def train_step(self, batch):
         x = self.unpack(batch, "x")
-        if self.binarize:
-            x = ops.where(self.uniform(ops.shape(x)) < (x + 1.0) / 2.0, 1.0, -1.0)
+        if self.binarize == "dynamic":
+            x = losses.binarize_dynamically(x, self.seed_generator)
         noise = self.normal((ops.shape(x)[0], self.latent_dim))
 
         def loss_fn():

@@ -15,6 +15,48 @@ from zoo.layers import expand_classes, reparameterize, soft_clip, split_gaussian
 from zoo.models.likelihood.vae import VAE
 from zoo.registry import register
 
+WEIGHTINGS = ("paper", "equal")
+
+
+def flat_trunk(input_shape, name):
+    """No trunk: the image flattened, for the papers' fully connected nets whose first layer reads pixels."""
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    return keras.Model(inputs, keras.layers.Flatten()(inputs), name=name)
+
+
+def dense_net(input_dim, units, output_shape, *, activation="softplus", batch_norm=False, name="dense_net"):
+    """The papers' fully connected net, built at once: hidden layers `units` (each Dense, then batch
+    norm if asked, then `activation`), a float32 linear output reshaped to `output_shape`.
+
+    Kingma et al. 2014 use softplus and no batch norm; Maaløe et al. 2016 put batch norm before every
+    ReLU (their `dense_layer`: Dense, BatchNorm, nonlinearity).
+    """
+    output_shape = (int(output_shape),) if isinstance(output_shape, int) else tuple(output_shape)
+    inputs = keras.Input(shape=(int(input_dim),), name="vector")
+    h = inputs
+    for n in units:
+        h = keras.layers.Dense(int(n), use_bias=not batch_norm)(h)  # batch norm's beta is the bias
+        if batch_norm:
+            h = keras.layers.BatchNormalization()(h)
+        h = keras.layers.Activation(activation)(h)
+    h = keras.layers.Dense(math.prod(output_shape), dtype="float32")(h)
+    if len(output_shape) > 1:
+        h = keras.layers.Reshape(output_shape)(h)
+    return keras.Model(inputs, h, name=name)
+
+
+def weighted_objective(labeled, unlabeled, classification, alpha, weighting, num_labeled, num_unlabeled):
+    """M2's loss from the batch means of L(x, y), U(x) and -log q(y|x) (see `M2`'s docstring).
+
+    "paper": (N_l / N) (-labeled + alpha classification) + (N_u / N) (-unlabeled), N = N_l + N_u
+    (Kingma et al. 2014, Eq. 9, divided by N); "equal": -labeled - unlabeled + alpha classification
+    (the convention of Maaløe et al.'s code).
+    """
+    if weighting == "equal":
+        return -(labeled + unlabeled) + alpha * classification
+    total = float(num_labeled + num_unlabeled)
+    return (num_labeled / total) * (alpha * classification - labeled) - (num_unlabeled / total) * unlabeled
+
 
 @register("m2")
 class M2(ZooModel):
@@ -33,17 +75,52 @@ class M2(ZooModel):
 
         U(x) = sum_y q(y|x) L(x, y) + H(q(y|x))           (`zoo.losses.marginalized_bound`)
 
-    Objective (Eq. 8-9), minimised as means over the labelled and unlabelled batches:
+    Objective (Eq. 8-9). The paper sums the bounds over the data set and adds
+    the classification loss on the labelled examples, with alpha = 0.1 N:
 
-        loss = -mean_l L(x, y) - mean_u U(x) + alpha * mean_l [-log q(y|x)]
+        J^a = sum_{(x,y) in D_l} -L(x, y) + sum_{x in D_u} -U(x) + a E_{D_l}[-log q(y|x)]
 
-    On alpha: the paper sums J over the data set and adds alpha * E_l[-log q(y|x)]
-    with alpha = 0.1 * N. Equal-sized labelled and unlabelled batches, as here,
-    weight each labelled example N / N_l times more than that sum does; scaling
-    the paper's classification term the same way keeps its ratio to the
-    labelled bound, so the weight on the mean cross-entropy is
-    alpha = 0.1 * N / N_l: 60 for MNIST with 100 labels (the default), 2.6 for
-    digits with 50 labels (1,297 / 50).
+    `weighting="paper"` (default) minimises J^a / N with batch means in place
+    of the data-set means (unbiased for them), N = N_l + N_u:
+
+        loss = (N_l/N) [mean_l -L(x, y) + alpha mean_l -log q(y|x)] + (N_u/N) mean_u -U(x)
+
+    where `alpha` = a / N_l = 0.1 N / N_l is the weight of each labelled
+    example's cross-entropy beside its bound: Kingma's code's beta =
+    alpha_code N / N_l with alpha_code = 0.1 (`learn_yz_x_ss.py`), and so
+    the same number under both weightings. Arithmetic for MNIST-100 (the
+    defaults, N_l = 100 labels, N_u = 60,000 unlabelled images):
+    N_l/N = 100/60,100 = 0.00166, N_u/N = 0.99834, alpha = 0.1 * 60,100/100
+    = 60.1 ~ 60, so the mean cross-entropy weighs 0.00166 * 60 = 0.0998 ~ 0.1
+    and the mean labelled bound 0.00166, against ~1 for the mean unlabelled
+    bound. Kingma's code (1 labelled + 499 unlabelled images per minibatch,
+    beta = 0.1 * 50,000/100 = 50) gives the same: 0.002 (-L + 50 CE) +
+    0.998 mean_u -U. Digits-50: N_l/N = 50/1,347 = 0.037, alpha = 0.1 *
+    1,347/50 = 2.7 (2.6 with N = 1,297 unlabelled only).
+
+    `weighting="equal"` weighs the two batch means alike, as Maaløe et al.'s
+    code does (`sdgmssl.py`: -(mean_l L + mean_u U) with beta n / n_l on the
+    mean cross-entropy), and as the zoo did before:
+
+        loss = mean_l -L(x, y) + mean_u -U(x) + alpha mean_l -log q(y|x)
+
+    Beside the unlabelled bound it weighs the labelled terms N / N_l times
+    more than Eq. 9 (601x on MNIST-100).
+
+    Pixels: `binarize="dynamic"` trains on a fresh Bernoulli draw of both
+    batches every step (`zoo.losses.binarize_dynamically`), so the
+    Bernoulli likelihood scores binary images; the classifier and encoder see
+    the same draw. `classify` reads the grey test images.
+
+    Nets: `reference_nets=True` builds the paper's (Sec. 4.1; Kingma's
+    `MLP_Categorical` and `VAE_YZ_X`): every net one hidden layer of `hidden`
+    softplus units on the flattened inputs, no batch norm:
+    q(y|x) x-500-K, q(z|x,y) [x, y]-500-(mu, log sigma^2), p(x|y,z)
+    [z, y]-500-x. Otherwise the zoo's `arch` trunks and generator stand in.
+    Remaining deviations from the paper with `reference_nets=True`: Keras'
+    initialisers (Kingma: N(0, 1e-3) weights), no N(0, I) weight prior
+    (Kingma: log N(w; 0, 1) / N in the objective), Keras' Adam (Kingma's
+    `AdaM` has no epsilon and no bias correction).
 
     `U(x)` is computed by `unlabeled_bound(x, ...)`, which receives no label.
 
@@ -54,9 +131,17 @@ class M2(ZooModel):
         arch: "auto" or a name from `zoo.nets.ARCHITECTURES`, for the trunks
             of q(y|x) and q(z|x,y) and for the decoder.
         hidden: hidden units of the q(z|x,y) head on [trunk(x), y] (paper: one
-            layer of 500 softplus units on [x, y]).
-        width: width multiplier of the nets.
-        alpha: weight of the mean classification loss (see above).
+            layer of 500 softplus units on [x, y]); with `reference_nets`, of
+            every net.
+        width: width multiplier of the nets (not with `reference_nets`).
+        alpha: weight of each labelled example's cross-entropy beside its
+            bound, 0.1 N / N_l (see above; 60 for MNIST-100).
+        weighting: "paper" (Eq. 9) or "equal" (see above).
+        num_labeled, num_unlabeled: N_l and N_u of the data set, for
+            `weighting="paper"` (defaults: MNIST-100, the zoo's unlabelled
+            stream being every training image).
+        binarize: None (grey levels as Bernoulli targets) or "dynamic".
+        reference_nets: the paper's nets (see above) instead of `arch`'s.
         dropout, input_noise: regularisers of the classifier trunk (as
             `zoo.models.supervised`, so the supervised baseline uses the same
             net); the paper used none.
@@ -69,7 +154,8 @@ class M2(ZooModel):
     Example:
         >>> import zoo
         >>> data = zoo.data.load("digits", labels=50)
-        >>> model = zoo.load("m2", input_shape=data.input_shape, num_classes=10, alpha=2.6)
+        >>> model = zoo.load("m2", input_shape=data.input_shape, num_classes=10, alpha=2.6,
+        ...                  num_labeled=50, num_unlabeled=1297)
         >>> model.fit(data.train(64), epochs=1, steps_per_epoch=20, verbose=0)
         >>> model.evaluate(data.test(), return_dict=True)["accuracy"]
         >>> model.sample(10, labels=range(10)).shape
@@ -87,13 +173,24 @@ class M2(ZooModel):
     LIKELIHOODS = ("bernoulli", "gaussian")
 
     def __init__(self, input_shape, num_classes, latent_dim=50, arch="auto", hidden=500, width=1.0, alpha=60.0,
-                 dropout=0.0, input_noise=0.0, learning_rate=3e-4, likelihood="bernoulli", seed=None, **kwargs):
+                 dropout=0.0, input_noise=0.0, learning_rate=3e-4, likelihood="bernoulli", weighting="paper",
+                 num_labeled=100, num_unlabeled=60_000, binarize=None, reference_nets=False, seed=None, **kwargs):
         super().__init__(input_shape, num_classes=num_classes, seed=seed, **kwargs)
         if alpha < 0:
             raise ValueError(f"alpha must be >= 0; got {alpha}")
         if likelihood not in self.LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {self.LIKELIHOODS}; got {likelihood!r}")
+        if weighting not in WEIGHTINGS:
+            raise ValueError(f"weighting must be one of {WEIGHTINGS}; got {weighting!r}")
+        if int(num_labeled) < 1 or int(num_unlabeled) < 1:
+            raise ValueError(f"num_labeled and num_unlabeled must be >= 1; got {num_labeled}, {num_unlabeled}")
+        if reference_nets and int(hidden) < 1:
+            raise ValueError("reference_nets needs hidden >= 1 (the units of every net)")
         self.likelihood = likelihood
+        self.weighting = weighting
+        self.num_labeled, self.num_unlabeled = int(num_labeled), int(num_unlabeled)
+        self.binarize = losses.binarization(binarize, likelihood)
+        self.reference_nets = bool(reference_nets)
         self.latent_dim = int(latent_dim)
         self.arch = arch
         self.hidden = int(hidden)
@@ -102,19 +199,36 @@ class M2(ZooModel):
         self.dropout = float(dropout)
         self.input_noise = float(input_noise)
         self.learning_rate = float(learning_rate)
-        resolved = nets.resolve_arch(arch, self.image_shape)
         k = self.num_classes
-        self.classifier = nets.features(resolved, self.image_shape, dropout=self.dropout,
-                                        input_noise=self.input_noise, width=self.width, name="c_features")
-        self.classifier_head = nets.dense_head(k, self.classifier.output.shape[-1], "c_logits")
-        self.encoder = nets.features(resolved, self.image_shape, width=self.width, name="encoder")
-        self.posterior_head = nets.vector_mlp(self.encoder.output.shape[-1] + k, [self.hidden] if self.hidden else [],
-                                            2 * self.latent_dim, activation="softplus", name="posterior")
         height, width_, channels = self.image_shape
         out_shape = (height, width_, channels * (2 if likelihood == "gaussian" else 1))
-        self.decoder = nets.generator(resolved, self.latent_dim + k, out_shape, output_activation=None,
-                                      width=self.width, name="decoder")
+        if self.reference_nets:
+            self._build_reference_nets(out_shape)
+        else:
+            resolved = nets.resolve_arch(arch, self.image_shape)
+            self.classifier = nets.features(resolved, self.image_shape, dropout=self.dropout,
+                                            input_noise=self.input_noise, width=self.width, name="c_features")
+            self.classifier_head = nets.dense_head(k, self.classifier.output.shape[-1], "c_logits")
+            self.encoder = nets.features(resolved, self.image_shape, width=self.width, name="encoder")
+            self.decoder = nets.generator(resolved, self.latent_dim + k, out_shape, output_activation=None,
+                                          width=self.width, name="decoder")
+        self.posterior_head = nets.vector_mlp(self.encoder.output.shape[-1] + k, [self.hidden] if self.hidden else [],
+                                            2 * self.latent_dim, activation="softplus", name="posterior")
         self._finish_build()
+
+    def _build_reference_nets(self, out_shape):
+        """Kingma et al. 2014's nets: one hidden layer of `hidden` softplus units each, on the flattened x."""
+        k, pixels, units = self.num_classes, math.prod(self.image_shape), [self.hidden]
+        self.classifier = flat_trunk(self.image_shape, "c_features")
+        if self.dropout or self.input_noise:  # the regularisers of the classifier, on the pixels
+            inputs = keras.Input(shape=self.image_shape, name="image")
+            h = keras.layers.GaussianNoise(self.input_noise)(inputs) if self.input_noise else inputs
+            h = keras.layers.Flatten()(h)
+            self.classifier = keras.Model(inputs, keras.layers.Dropout(self.dropout)(h) if self.dropout else h,
+                                          name="c_features")
+        self.classifier_head = dense_net(pixels, units, k, name="c_logits")
+        self.encoder = flat_trunk(self.image_shape, "encoder")
+        self.decoder = dense_net(self.latent_dim + k, units, out_shape, name="decoder")
 
     def role_layers(self):
         return {"vae": [self.classifier, self.classifier_head, self.encoder, self.posterior_head, self.decoder]}
@@ -155,16 +269,20 @@ class M2(ZooModel):
         return losses.marginalized_bound(logits, ops.transpose(ops.reshape(bounds, (k, n)))), logits
 
     def objective(self, x, x_labeled, y_labeled, noise_labeled, noise, training=True):
-        """The loss of Eq. 9 (means over the batches) and its logged parts."""
+        """The loss of Eq. 9 (`weighting`, from means over the batches) and its logged parts."""
         labeled = ops.mean(self.labeled_bound(x_labeled, y_labeled, noise_labeled, training))
         unlabeled = ops.mean(self.unlabeled_bound(x, noise, training)[0])
         classification = losses.cross_entropy(y_labeled, self.class_logits(x_labeled, training))
-        loss = -(labeled + unlabeled) + self.alpha * classification
+        loss = weighted_objective(labeled, unlabeled, classification, self.alpha, self.weighting,
+                                  self.num_labeled, self.num_unlabeled)
         return loss, {"loss": loss, "labeled_bound": labeled, "unlabeled_bound": unlabeled,
                       "classification": classification}
 
     def train_step(self, batch):
         x, x_labeled, y_labeled = self.unpack(batch, "x", "x_labeled", "y_labeled")
+        if self.binarize == "dynamic":  # both batches, as the reference codes
+            x = losses.binarize_dynamically(x, self.seed_generator)
+            x_labeled = losses.binarize_dynamically(x_labeled, self.seed_generator)
         noise_labeled = self.normal((ops.shape(x_labeled)[0], self.latent_dim))
         noise = self.normal((self.num_classes, ops.shape(x)[0], self.latent_dim))
         _, logs = self.minimize("vae", lambda: self.objective(x, x_labeled, y_labeled, noise_labeled, noise))
@@ -253,8 +371,12 @@ class M1(VAE):
         input_shape: (height, width, channels).
         num_classes: K.
         latent_dim: size of z (paper: 50).
-        arch, likelihood: as `zoo.models.likelihood.vae.VAE` (the paper: two hidden
-            layers of 600 softplus units, Bernoulli / Gaussian decoders).
+        arch, likelihood, binarize: as `zoo.models.likelihood.vae.VAE`. Kingma's
+            released M1 (`mnist_z_x_50-500-500_longrun`, read by
+            `run_2layer_ssl.py`) has two hidden layers of 500 softplus units
+            (the paper's text says 600), a Bernoulli decoder and dynamically
+            binarised pixels (`gpulearn_z_x.py`); the zoo's `arch` nets stand
+            in for its layers (`zoo.nets` has no such architecture yet).
         head: "logistic" or "svm".
         head_c: inverse regularisation strength C of the head.
         head_batches: batches of the training stream read to collect the
@@ -275,10 +397,11 @@ class M1(VAE):
     HEADS = ("logistic", "svm")
 
     def __init__(self, input_shape, num_classes, latent_dim=50, arch="auto", likelihood="bernoulli",
-                 head="logistic", head_c=1.0, head_batches=50, seed=None, **kwargs):
+                 head="logistic", head_c=1.0, head_batches=50, binarize=None, seed=None, **kwargs):
         if head not in self.HEADS:
             raise ValueError(f"head must be one of {self.HEADS}; got {head!r}")
-        super().__init__(input_shape, latent_dim=latent_dim, arch=arch, likelihood=likelihood, seed=seed, **kwargs)
+        super().__init__(input_shape, latent_dim=latent_dim, arch=arch, likelihood=likelihood, binarize=binarize,
+                         seed=seed, **kwargs)
         if int(num_classes) != num_classes or num_classes < 2:
             raise ValueError(f"num_classes must be an integer >= 2; got {num_classes!r}")
         self.num_classes = int(num_classes)
@@ -343,28 +466,67 @@ class M1(VAE):
         return ops.softmax(self.classifier_head(self.posterior(x)[0]))
 
 
+@keras.saving.register_keras_serializable(package="zoo")
+class CodeM2(M2):
+    """M2 on M1's codes z1 (an (1, 1, d) "image"), whose Gaussian p(z1|y, z2) scores the active units only.
+
+    `active_units` (non-trainable, 1 for a kept unit) is set by `M1M2` when
+    it drops M1's inactive units: their z1 reach M2 as 0 and leave its
+    likelihood, so M2 models the kept units alone, as Kingma's code, which
+    cuts them out of z1 before training M2 (`run_2layer_ssl.py`).
+    """
+
+    def __init__(self, input_shape, num_classes, **kwargs):
+        super().__init__(input_shape, num_classes, likelihood="gaussian", **kwargs)
+        self.active_units = self.add_weight(shape=(math.prod(self.image_shape),), initializer="ones",
+                                            trainable=False, name="active_units")
+
+    def log_likelihood(self, x, out):
+        channels = self.image_shape[-1]
+        mean, log_var = out[..., :channels], soft_clip(out[..., channels:], 6.0)
+        per_unit = -0.5 * (losses.LOG_2PI + log_var + ops.square(x - mean) * ops.exp(-log_var))
+        return ops.sum(ops.reshape(per_unit, (ops.shape(per_unit)[0], -1)) * self.active_units, axis=-1)
+
+
 @register("m1_m2")
 class M1M2(ZooModel):
     """Stacked M1+M2: M2 trained on the latent codes z1 of an M1 VAE (Kingma et al. 2014, Sec. 2.3).
 
     Generative model: p(x, y, z1, z2) = p(y) p(z2) p(z1|y, z2) p(x|z1), with
     p(x|z1) the VAE's decoder (`m1`, a `zoo.models.likelihood.vae.VAE`) and p(z1|y, z2)
-    a Gaussian M2 (`m2`, a `M2` with `likelihood="gaussian"` on z1 seen as a
-    (1, 1, latent_dim) "image" through the `mlp` nets).
+    a Gaussian M2 (`m2`, a `CodeM2` on z1 seen as a (1, 1, latent_dim)
+    "image", through the `mlp` nets or, with `reference_nets`, Kingma's one
+    hidden layer of `hidden` softplus units per net).
 
     Training: the paper trains M1 first and then M2 on z1 ~ q(z1|x). Here each
     step makes one update of each, in that order: role "m1" on the VAE's
-    ELBO of the unlabelled batch (Kingma & Welling 2013, Eq. 10), then role
-    "m2" on M2's objective (`M2.objective`, Eq. 9) of z1 ~ q(z1|x) drawn from
-    the just-updated encoder and held fixed (stop-gradient), so M2 never
-    changes M1: the two-stage procedure run concurrently. `m1_pretrain_steps`
-    trains M1 alone first (the paper's order; 0 by default).
+    ELBO of the unlabelled batch (Kingma & Welling 2013, Eq. 10; on a fresh
+    binary draw of it with `binarize="dynamic"`, as Kingma's M1), then role
+    "m2" on M2's objective (`M2.objective`, Eq. 9, `weighting` as `M2`) of
+    z1 ~ q(z1|x) drawn from the just-updated encoder on the grey images
+    (Kingma's code encodes the grey images, re-drawing z1 every minibatch) and
+    held fixed (stop-gradient), so M2 never changes M1: the two-stage
+    procedure run concurrently. `m1_pretrain_steps` trains M1 alone first
+    (the paper's order; 0 by default); M2's optimizer does not step in those
+    steps, so its step counter (Adam's bias correction) starts at M2's first
+    update.
 
-    Measured on digits-50 (1000 steps x 64, seed 0, latent 32/16, lr 1e-3):
-    0.796 test accuracy (0.802 with 500 steps of M1 pre-training), below the
-    supervised conv net's 0.850: on 8x8 digits M1's codes are no better
-    features than the pixels (M1's own linear head: 0.842), so stacking does
-    not pay there; the paper's gain is on MNIST (benchmarks/results/cpu/ssl.md).
+    Inactive units: with `m1_pretrain_steps` > 0, at M2's first step the
+    units of z1 whose posterior mean varies across the unlabelled batch with
+    standard deviation <= `inactive_std` are dropped (Kingma's criterion,
+    `run_2layer_ssl.py`: `np.std(q_mean, axis=1) > 0.1` over 1,000 images
+    keeps a unit): such units carry no information about x (q(z1_d|x) is the
+    prior whatever x), and would feed the 100-label classifier pure noise.
+    They reach M2 as 0 and leave its likelihood (`CodeM2.active_units`); the
+    `elbo` scores them under N(0, 1). The batch (100 images for MNIST) stands
+    in for Kingma's 1,000.
+
+    Measured on digits-50 (1000 steps x 64, seed 0, latent 32/16, lr 1e-3,
+    before the paper weighting was the default): 0.796 test accuracy (0.802
+    with 500 steps of M1 pre-training), below the supervised conv net's 0.850:
+    on 8x8 digits M1's codes are no better features than the pixels (M1's own
+    linear head: 0.842), so stacking does not pay there; the paper's gain is
+    on MNIST (benchmarks/results/cpu/ssl.md).
 
     Capabilities: `classify` is q(y|z1 = E q(z1|x)); `sample(n, labels)` draws
     z2 ~ p(z2), z1 ~ p(z1|y, z2) and returns E p(x|z1) (through both
@@ -377,20 +539,24 @@ class M1M2(ZooModel):
         latent_dim: size of z1 (paper: 50).
         latent2_dim: size of z2 (paper: 50).
         arch: M1's nets ("auto" or a name from `zoo.nets.ARCHITECTURES`).
-        hidden, m2_width: M2's q(z2|z1,y) head units and the width of its mlp nets.
-        alpha: M2's classification weight (see `M2`).
+        hidden, m2_width: M2's q(z2|z1,y) head units and the width of its mlp nets
+            (Kingma's 100-label run: 300 units per net).
+        alpha, weighting, num_labeled, num_unlabeled: M2's objective (see `M2`).
         likelihood: M1's decoder ("bernoulli" or "gaussian").
+        binarize: M1's pixels: None or "dynamic" (see `VAE`).
         learning_rate: Adam's learning rate of both (paper: 3e-4).
         m1_pretrain_steps: steps in which only M1 is trained.
+        inactive_std: the drop threshold above (None or 0: keep every unit).
         dropout: dropout in M2's classifier q(y|z1) (its input z1 is already a
             sample, so no input noise is added).
+        reference_nets: M2's nets as Kingma's (see `M2`).
         seed: seed of the model's noise.
 
     Example:
         >>> import zoo
         >>> data = zoo.data.load("digits", labels=50)
         >>> model = zoo.load("m1_m2", input_shape=data.input_shape, num_classes=10, latent_dim=16,
-        ...                  latent2_dim=8, alpha=2.6, m2_width=0.25)
+        ...                  latent2_dim=8, alpha=2.6, m2_width=0.25, num_labeled=50, num_unlabeled=1297)
         >>> model.fit(data.train(64), epochs=1, steps_per_epoch=20, verbose=0)
         >>> model.sample(10, labels=range(10)).shape
         (10, 8, 8, 1)
@@ -406,17 +572,24 @@ class M1M2(ZooModel):
 
     def __init__(self, input_shape, num_classes, latent_dim=50, latent2_dim=50, arch="auto", hidden=500,
                  m2_width=1.0, alpha=60.0, likelihood="bernoulli", learning_rate=3e-4, m1_pretrain_steps=0,
-                 dropout=0.0, seed=None, **kwargs):
+                 dropout=0.0, weighting="paper", num_labeled=100, num_unlabeled=60_000, binarize=None,
+                 inactive_std=0.1, reference_nets=False, seed=None, **kwargs):
         super().__init__(input_shape, num_classes=num_classes, seed=seed, **kwargs)
         self.latent_dim, self.latent2_dim = int(latent_dim), int(latent2_dim)
         self.arch, self.hidden, self.m2_width = arch, int(hidden), float(m2_width)
         self.alpha, self.likelihood = float(alpha), likelihood
         self.learning_rate, self.m1_pretrain_steps = float(learning_rate), int(m1_pretrain_steps)
         self.dropout = float(dropout)
-        self.m1 = VAE(self.image_shape, latent_dim=self.latent_dim, arch=arch, likelihood=likelihood, name="m1")
-        self.m2 = M2((1, 1, self.latent_dim), self.num_classes, latent_dim=self.latent2_dim, arch="mlp",
-                     hidden=self.hidden, width=self.m2_width, alpha=self.alpha, likelihood="gaussian",
-                     dropout=self.dropout, name="m2")
+        self.weighting, self.num_labeled, self.num_unlabeled = weighting, int(num_labeled), int(num_unlabeled)
+        self.inactive_std = None if not inactive_std else float(inactive_std)
+        self.reference_nets = bool(reference_nets)
+        self.m1 = VAE(self.image_shape, latent_dim=self.latent_dim, arch=arch, likelihood=likelihood,
+                      binarize=binarize, name="m1")
+        self.binarize = self.m1.binarize
+        self.m2 = CodeM2((1, 1, self.latent_dim), self.num_classes, latent_dim=self.latent2_dim, arch="mlp",
+                         hidden=self.hidden, width=self.m2_width, alpha=self.alpha, dropout=self.dropout,
+                         weighting=weighting, num_labeled=num_labeled, num_unlabeled=num_unlabeled,
+                         reference_nets=self.reference_nets, name="m2")
         self._finish_build()
 
     def role_layers(self):
@@ -427,33 +600,44 @@ class M1M2(ZooModel):
         return {role: keras.optimizers.Adam(self.learning_rate) for role in self.roles}
 
     def codes(self, x, training=False):
-        """z1 ~ q(z1|x) as M2's (n, 1, 1, latent_dim) inputs, held fixed for M2."""
+        """z1 ~ q(z1|x), the dropped units set to 0, as M2's (n, 1, 1, latent_dim) inputs, held fixed for M2."""
         mean, log_var = self.m1.posterior(x, training)
-        z1 = reparameterize(mean, log_var, self.normal(ops.shape(mean)))
+        z1 = reparameterize(mean, log_var, self.normal(ops.shape(mean))) * self.m2.active_units
         return ops.stop_gradient(ops.reshape(z1, (-1, 1, 1, self.latent_dim)))
+
+    def active_units_of(self, x):
+        """1 for each unit of z1 whose posterior mean over the images `x` has std > `inactive_std`."""
+        mean, _ = self.m1.posterior(x)
+        return ops.cast(ops.std(mean, axis=0) > self.inactive_std, "float32")
 
     def train_step(self, batch):
         x, x_labeled, y_labeled = self.unpack(batch, "x", "x_labeled", "y_labeled")
         n, n_labeled = ops.shape(x)[0], ops.shape(x_labeled)[0]
+        x_m1 = losses.binarize_dynamically(x, self.seed_generator) if self.binarize == "dynamic" else x
         noise1 = self.normal((n, self.latent_dim))
 
         def m1_loss():
-            reconstruction, kl = self.m1.bound_terms(x, noise1, training=True)
+            reconstruction, kl = self.m1.bound_terms(x_m1, noise1, training=True)
             loss = -ops.mean(reconstruction - kl)
             return loss, {"m1_loss": loss}
 
         _, m1_logs = self.minimize("m1", m1_loss)
+        m1_steps = self.role_optimizers["m1"].iterations
+        if self.m1_pretrain_steps and self.inactive_std:  # once, at M2's first step: drop M1's inactive units
+            first = ops.equal(m1_steps, self.m1_pretrain_steps + 1)
+            self.m2.active_units.assign(ops.where(first, self.active_units_of(x), self.m2.active_units))
         z1, z1_labeled = self.codes(x), self.codes(x_labeled)
         noise_labeled = self.normal((n_labeled, self.latent2_dim))
         noise = self.normal((self.num_classes, n, self.latent2_dim))
 
         def m2_loss():
-            loss, logs = self.m2.objective(z1, z1_labeled, y_labeled, noise_labeled, noise)
-            if self.m1_pretrain_steps:  # M1 alone first: M2's gradient is scaled by 0, Adam then moves nothing
-                loss = loss * ops.cast(self.role_optimizers["m1"].iterations > self.m1_pretrain_steps, "float32")
-            return loss, logs
+            return self.m2.objective(z1, z1_labeled, y_labeled, noise_labeled, noise)
 
-        _, m2_logs = self.minimize("m2", m2_loss)
+        if self.m1_pretrain_steps:  # M1 alone first: M2's optimizer does not step (nor count) until then
+            m2_logs = ops.cond(m1_steps > self.m1_pretrain_steps, lambda: self.minimize("m2", m2_loss)[1],
+                               lambda: m2_loss()[1])
+        else:
+            _, m2_logs = self.minimize("m2", m2_loss)
         return self.track(self.log_names, {**m1_logs, **m2_logs})
 
     def evaluation_terms(self, x):
@@ -462,6 +646,7 @@ class M1M2(ZooModel):
     def call(self, x, training=False):
         """Class probabilities q(y | z1 = E q(z1|x))."""
         mean, _ = self.m1.posterior(x, training)
+        mean = mean * self.m2.active_units
         return ops.softmax(self.m2.class_logits(ops.reshape(mean, (-1, 1, 1, self.latent_dim)), training))
 
     # ------------------------------------------------------------ capabilities
@@ -476,6 +661,8 @@ class M1M2(ZooModel):
         onehot = ops.one_hot(ops.convert_to_tensor(labels, "int32"), self.num_classes)
         out = ops.reshape(self.m2.decoder(ops.concatenate([z2, onehot], -1), training=False), (n, -1))
         mean, log_var = out[:, : self.latent_dim], soft_clip(out[:, self.latent_dim:], 6.0)
+        active = self.m2.active_units  # a dropped unit is drawn from its prior N(0, 1)
+        mean, log_var = mean * active, log_var * active
         z1 = reparameterize(mean, log_var, keras.random.normal((n, self.latent_dim), seed=seed_generator))
         return self.m1._decoder_mean(z1)
 
@@ -484,7 +671,9 @@ class M1M2(ZooModel):
         mean, log_var = self.m1.posterior(x)
         noise = self.normal((n, self.latent_dim))
         z1 = reparameterize(mean, log_var, noise)
-        bound_z1 = self.m2.unlabeled_bound(ops.reshape(z1, (n, 1, 1, self.latent_dim)),
+        active = self.m2.active_units
+        bound_z1 = self.m2.unlabeled_bound(ops.reshape(z1 * active, (n, 1, 1, self.latent_dim)),
                                            self.normal((self.num_classes, n, self.latent2_dim)))[0]
+        dropped = ops.sum(-0.5 * (losses.LOG_2PI + ops.square(z1)) * (1.0 - active), axis=-1)
         log_q = losses.gaussian_log_density(z1, mean, log_var)
-        return self.m1.log_likelihood(x, z1) + bound_z1 - log_q
+        return self.m1.log_likelihood(x, z1) + bound_z1 + dropped - log_q
