@@ -10,7 +10,10 @@ from keras import ops
 from zoo import losses, nets
 from zoo.base import ZooModel
 from zoo.layers import expand_classes, reparameterize, split_gaussian
+from zoo.models.ssl.ssl_vae import dense_net, flat_trunk
 from zoo.registry import register
+
+SAMPLE_BOUNDS = ("mean", "importance_weighted")
 
 
 @register("adgm")
@@ -28,8 +31,37 @@ class ADGM(ZooModel):
         L(x, y) = E[log p(x|.) + log p(y) + beta (log p(a|.) - log q(a|x) - KL(q(z|a,y,x) || p(z)))]
     Unlabelled bound, y summed exactly over the K classes given each a:
         U(x) = E_q(a|x)[ sum_y q(y|a,x) (L(x, y, a) + beta log q(a|x)) + H(q(y|a,x)) - beta log q(a|x) ]
-    Objective (as Kingma et al. 2014, Eq. 9): loss = -mean_l L - mean_u U + alpha mean_l [-log q(y|a, x)], a ~ q(a|x);
-    alpha as `zoo.models.ssl.ssl_vae.M2` (0.1 N / N_l for equal-sized batches; 60 for MNIST-100).
+    Objective, weighted as Maaløe et al.'s code (`sdgmssl.py`): the labelled
+    and unlabelled batch means alike, beta n / n_l = 0.1 N / N_l on the mean
+    cross-entropy (`alpha`, 60 for MNIST-100; the "equal" weighting of
+    `zoo.models.ssl.ssl_vae.M2`, which also has Kingma's Eq. 9 weighting):
+
+        loss = -mean_l L - mean_u U + alpha mean_l [-log q(y|a, x)],  a ~ q(a|x)
+
+    The classifier q(y|a, x): a enters its first hidden layer beside x
+    (features of x and a concatenated, then a hidden layer of `hidden` units),
+    so q(y|.) depends on a non-linearly, as Maaløe's code (W_a a + W_x x,
+    batch norm, ReLU, then a second 500-unit layer): the auxiliary variable
+    is what makes the classifier richer than M2's.
+
+    Pixels: `binarize="dynamic"` re-draws both training batches from
+    Bernoulli(x) every step (`zoo.losses.binarize_dynamically`), as Maaløe's
+    code (`_srng.binomial` on the labelled and unlabelled batches); the test
+    images stay grey.
+
+    Nets: `reference_nets=True` builds Maaløe's: every distribution an MLP of
+    two hidden layers of `hidden` units (Dense, batch norm, ReLU) reading the
+    flattened x and its other inputs at the first layer: q(a|x), q(y|a,x),
+    q(z|a,x,y), p(a|x,y,z) (ADGM) or p(a|y,z) (SDGM), p(x|.) with a Bernoulli
+    output. Otherwise one `zoo.nets` trunk per distribution that sees x,
+    with `zoo.nets.vector_mlp` heads of `hidden` softplus units.
+
+    Optimiser: Adam (lr 3e-4, beta 0.9 / 0.999); `decay_every` > 0 steps
+    multiplies the learning rate by `decay_rate` every `decay_every` steps,
+    down to `min_learning_rate` (Maaløe: x0.75 every 200 epochs, floor 3e-5);
+    `clip_norm` clips the gradient's global norm (Maaløe: 5, then every
+    element to +-1, which Keras' optimizers cannot chain: the elementwise
+    clip is left out).
 
     Choices (the paper's text leaves them open or we chose for speed):
     * the KL of z is taken in closed form given a (it is the expectation of
@@ -37,16 +69,19 @@ class ADGM(ZooModel):
     (Equation numbers of Maaløe et al. are not cited: we could not check them
     offline; the bounds are the paper's, written out in full above.)
 
-    * warm-up (Sønderby et al. 2016, arXiv 1602.02282, used by the paper): beta rises linearly from
-      0 to 1 over `warmup_steps` optimizer steps on the latent terms
-      (a and z); the log-likelihood, log p(y) and H(q(y|a,x)) are never scaled;
-    * `samples` S > 1 draws of a per example are combined into the
-      importance-weighted bound log (1/S) sum_s exp(bound_s) (Burda et al.
-      2015), a valid bound because each bound_s <= log p(x, a_s) / q(a_s|x);
+    * warm-up (Sønderby et al. 2016, arXiv 1602.02282): beta rises linearly
+      from 0 to 1 over `warmup_steps` optimizer steps on the latent terms
+      (a and z); the log-likelihood, log p(y) and H(q(y|a,x)) are never
+      scaled. Maaløe's released SDGM script uses none (0 here by default);
+    * `samples` S > 1 draws of a (and z) per example: `sample_bound="mean"`
+      averages the S one-sample bounds (Maaløe's code: `eq_samples=5`,
+      density layers meaned over the sample axes), "importance_weighted"
+      takes log (1/S) sum_s exp(bound_s) (Burda et al. 2015), also a valid
+      bound since each bound_s <= log p(x, a_s) / q(a_s|x); the cross-entropy
+      is averaged over the draws either way;
     * `classify` uses q(y | a = E q(a|x), x) (deterministic, so a saved model
-      classifies exactly as before); training samples a;
-    * the nets are `zoo.nets` trunks (one per distribution that sees x) with
-      `zoo.nets.vector_mlp` heads of `hidden` softplus units.
+      classifies exactly as before; Maaløe's code averages q(y|a_s, x) over
+      sampled a_s); training samples a.
 
     Args:
         input_shape: (height, width, channels).
@@ -54,11 +89,18 @@ class ADGM(ZooModel):
         latent_dim: size of z (paper: 100).
         aux_dim: size of a (paper: 100).
         arch: "auto" or a name from `zoo.nets.ARCHITECTURES`.
-        hidden: units of the hidden layer of every head (paper: 500 in 2 layers).
-        width: width multiplier of the trunks and decoder.
+        hidden: units of the hidden layer of every head (paper: 500 in 2 layers,
+            the `reference_nets`).
+        width: width multiplier of the trunks and decoder (not with `reference_nets`).
         alpha: weight of the mean classification loss.
         warmup_steps: steps of the linear KL warm-up (0: none).
-        samples: draws of a per example (importance weighted when > 1).
+        samples: draws of a per example.
+        sample_bound: how `samples` > 1 bounds combine: "mean" or "importance_weighted".
+        binarize: None (grey levels as Bernoulli targets) or "dynamic".
+        reference_nets: Maaløe's nets (see above) instead of `arch`'s.
+        decay_every, decay_rate, min_learning_rate: the step decay of the
+            learning rate (`decay_every` 0: constant).
+        clip_norm: global-norm gradient clipping (None: none).
         dropout, input_noise: regularisers of the classifier's trunk.
         learning_rate: Adam's learning rate (paper: 3e-4).
         seed: seed of the model's noise.
@@ -83,39 +125,69 @@ class ADGM(ZooModel):
     skip = False
 
     def __init__(self, input_shape, num_classes, latent_dim=100, aux_dim=100, arch="auto", hidden=500, width=1.0,
-                 alpha=60.0, warmup_steps=0, samples=1, dropout=0.0, input_noise=0.0, learning_rate=3e-4, seed=None,
-                 **kwargs):
+                 alpha=60.0, warmup_steps=0, samples=1, dropout=0.0, input_noise=0.0, learning_rate=3e-4,
+                 sample_bound="mean", binarize=None, reference_nets=False, decay_every=0, decay_rate=0.75,
+                 min_learning_rate=3e-5, clip_norm=None, seed=None, **kwargs):
         super().__init__(input_shape, num_classes=num_classes, seed=seed, **kwargs)
         if alpha < 0 or warmup_steps < 0 or int(samples) != samples or samples < 1:
             raise ValueError(f"need alpha >= 0, warmup_steps >= 0, integer samples >= 1; got {alpha}, "
                              f"{warmup_steps}, {samples}")
+        if sample_bound not in SAMPLE_BOUNDS:
+            raise ValueError(f"sample_bound must be one of {SAMPLE_BOUNDS}; got {sample_bound!r}")
+        if decay_every < 0 or not 0 < decay_rate <= 1 or (clip_norm is not None and clip_norm <= 0):
+            raise ValueError(f"need decay_every >= 0, 0 < decay_rate <= 1, clip_norm > 0 or None; got "
+                             f"{decay_every}, {decay_rate}, {clip_norm}")
+        self.sample_bound = sample_bound
+        self.binarize = losses.binarization(binarize)
+        self.reference_nets = bool(reference_nets)
+        self.decay_every, self.decay_rate = int(decay_every), float(decay_rate)
+        self.min_learning_rate = float(min_learning_rate)
+        self.clip_norm = None if clip_norm is None else float(clip_norm)
         self.latent_dim, self.aux_dim = int(latent_dim), int(aux_dim)
         self.arch, self.hidden, self.width = arch, int(hidden), float(width)
         self.alpha, self.warmup_steps, self.samples = float(alpha), int(warmup_steps), int(samples)
         self.dropout, self.input_noise = float(dropout), float(input_noise)
         self.learning_rate = float(learning_rate)
-        resolved = nets.resolve_arch(arch, self.image_shape)
-        k, hid = self.num_classes, [self.hidden]
+        k, a_dim, z_dim = self.num_classes, self.aux_dim, self.latent_dim
+        if self.reference_nets:  # Maaløe's: no trunk, every net 2 x `hidden` (Dense, batch norm, ReLU)
+            units = [self.hidden] * 2
 
-        def trunk(name, **kw):
-            return nets.features(resolved, self.image_shape, width=self.width, name=name, **kw)
+            def trunk(name, **kw):
+                return flat_trunk(self.image_shape, name)
+
+            def head(input_dim, output_shape, name):
+                return dense_net(input_dim, units, output_shape, activation="relu", batch_norm=True, name=name)
+        else:
+            resolved = nets.resolve_arch(arch, self.image_shape)
+
+            def trunk(name, **kw):
+                return nets.features(resolved, self.image_shape, width=self.width, name=name, **kw)
+
+            def head(input_dim, output_dim, name):
+                return nets.vector_mlp(input_dim, [self.hidden], output_dim, activation="softplus", name=name)
 
         self.q_a_features = trunk("q_a_features")
         f = self.q_a_features.output.shape[-1]
-        self.q_a_head = nets.vector_mlp(f, hid, 2 * self.aux_dim, activation="softplus", name="q_a")
+        self.q_a_head = head(f, 2 * a_dim, "q_a")
         self.classifier = trunk("c_features", dropout=self.dropout, input_noise=self.input_noise)
-        self.classifier_head = nets.vector_mlp(f + self.aux_dim, [], k, activation="softplus", name="c_logits")
+        if self.reference_nets and (self.dropout or self.input_noise):
+            raise ValueError("reference_nets has no dropout or input noise (Maaløe's nets have none)")
+        # q(y|a, x): a enters the first hidden layer with x's features, so q(y|.) is non-linear in a.
+        self.classifier_head = head(f + a_dim, k, "c_logits")
         self.q_z_features = trunk("q_z_features")
-        self.q_z_head = nets.vector_mlp(f + self.aux_dim + k, hid, 2 * self.latent_dim, activation="softplus", name="q_z")
+        self.q_z_head = head(f + a_dim + k, 2 * z_dim, "q_z")
         if self.skip:  # p(a|y, z)
             self.p_a_features = None
-            self.p_a_head = nets.vector_mlp(k + self.latent_dim, hid, 2 * self.aux_dim, activation="softplus", name="p_a")
+            self.p_a_head = head(k + z_dim, 2 * a_dim, "p_a")
         else:  # p(a|x, y, z)
             self.p_a_features = trunk("p_a_features")
-            self.p_a_head = nets.vector_mlp(f + k + self.latent_dim, hid, 2 * self.aux_dim, activation="softplus", name="p_a")
-        decoder_in = self.latent_dim + k + (self.aux_dim if self.skip else 0)
-        self.decoder = nets.generator(resolved, decoder_in, self.image_shape, output_activation=None,
-                                      width=self.width, name="decoder")
+            self.p_a_head = head(f + k + z_dim, 2 * a_dim, "p_a")
+        decoder_in = z_dim + k + (a_dim if self.skip else 0)
+        if self.reference_nets:
+            self.decoder = head(decoder_in, self.image_shape, "decoder")
+        else:
+            self.decoder = nets.generator(resolved, decoder_in, self.image_shape, output_activation=None,
+                                          width=self.width, name="decoder")
         self._finish_build()
 
     def role_layers(self):
@@ -124,8 +196,22 @@ class ADGM(ZooModel):
         return {"vae": nets_ + ([self.p_a_features] if self.p_a_features is not None else [])}
 
     def default_optimizers(self):
-        # Maaløe et al. 2016 (experiments): Adam, learning rate 3e-4, beta_1 0.9, beta_2 0.999.
-        return {"vae": keras.optimizers.Adam(self.learning_rate, beta_1=0.9, beta_2=0.999)}
+        # Maaløe et al. 2016 (run_mnist.py): Adam, learning rate 3e-4, beta_1 0.9, beta_2 0.999, the rate
+        # annealed x0.75 every 200 epochs down to 3e-5, gradients clipped to global norm 5.
+        return {"vae": keras.optimizers.Adam(self.learning_rate_schedule(), beta_1=0.9, beta_2=0.999,
+                                             global_clipnorm=self.clip_norm)}
+
+    def learning_rate_schedule(self):
+        """The learning rate, or its step decay: x`decay_rate` every `decay_every` steps, floored."""
+        if not self.decay_every:
+            return self.learning_rate
+        values, rate = [self.learning_rate], self.learning_rate
+        while rate * self.decay_rate > self.min_learning_rate:
+            rate *= self.decay_rate
+            values.append(rate)
+        values.append(self.min_learning_rate)
+        boundaries = [self.decay_every * i for i in range(1, len(values))]
+        return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
 
     # ------------------------------------------------------------ the bounds
     def auxiliary(self, x, noise, training=False):
@@ -166,7 +252,13 @@ class ADGM(ZooModel):
         onehot = ops.one_hot(ops.tile(ops.cast(y, "int32"), (s,)), self.num_classes)
         terms = self._class_terms(x_s, a, onehot, ops.reshape(noise_z, (s * n, self.latent_dim)), beta, True,
                                   training)
-        return losses.importance_weighted_bound(ops.reshape(terms - beta * log_qa, (s, n))), logits
+        return self.combine_samples(ops.reshape(terms - beta * log_qa, (s, n))), logits
+
+    def combine_samples(self, bounds):
+        """One bound per example from the (S, n) bounds of S draws (`sample_bound`)."""
+        if self.sample_bound == "mean":
+            return ops.mean(bounds, axis=0)
+        return losses.importance_weighted_bound(bounds)
 
     def _all_class_terms(self, x, noise_a, noise_z, beta, analytic, training):
         """Per draw of a: terms of every class (S*n, K), logits (S*n, K), log q(a|x) (S*n,). No label enters."""
@@ -183,7 +275,7 @@ class ADGM(ZooModel):
         s, n = ops.shape(noise_a)[0], ops.shape(x)[0]
         terms, logits, log_qa = self._all_class_terms(x, noise_a, noise_z, beta, True, training)
         per_draw = losses.marginalized_bound(logits, terms) - beta * log_qa
-        return losses.importance_weighted_bound(ops.reshape(per_draw, (s, n)))
+        return self.combine_samples(ops.reshape(per_draw, (s, n)))
 
     def _noise(self, n, samples, all_classes):
         shape_z = ((self.num_classes,) if all_classes else ()) + (samples, n, self.latent_dim)
@@ -191,6 +283,9 @@ class ADGM(ZooModel):
 
     def train_step(self, batch):
         x, x_labeled, y_labeled = self.unpack(batch, "x", "x_labeled", "y_labeled")
+        if self.binarize == "dynamic":  # both batches, as Maaløe's code
+            x = losses.binarize_dynamically(x, self.seed_generator)
+            x_labeled = losses.binarize_dynamically(x_labeled, self.seed_generator)
         noise_l = self._noise(ops.shape(x_labeled)[0], self.samples, False)
         noise_u = self._noise(ops.shape(x)[0], self.samples, True)
         beta = losses.linear_warmup(self.role_optimizers["vae"].iterations, self.warmup_steps)
