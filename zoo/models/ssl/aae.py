@@ -14,7 +14,15 @@
 Every variant alternates the paper's phases in each `train_step`:
 reconstruction (encoder + decoder), regularization (the discriminators, then
 the encoder as their generator) and, where labels are used, the
-semi-supervised classification phase (encoder only).
+semi-supervised classification phase (encoder only). Each phase has its own
+optimizer, as the paper's (Sec. 5: each phase an SGD with momentum of its own
+learning rate), so the moments one phase's gradients build never move
+another phase's update: the roles' optimizers ("e", "s", "g", "d") serve the
+phase in which their weights first step, and `phase_optimizers` names the
+later phases' own optimizers of the same weights ("e_regularization": the
+encoder as the adversaries' generator, "e_supervised": the classification
+phase, ...). `compile(optimizers=...)` overrides them by name too; by
+default each is a fresh copy of its role's optimizer.
 """
 
 from __future__ import annotations
@@ -31,8 +39,10 @@ class _AdversarialAutoencoder(ZooModel):
     """Shared parts: deterministic encoder trunk, decoder, code adversaries, optimizers."""
 
     roles = ("e", "g", "d")
-    # The encoder steps in the reconstruction and the regularization phases.
-    updates_per_step = {"e": 2}
+    #: Optimizers of the later phases: name -> the role whose weights it steps.
+    #: The encoder steps in the reconstruction phase ("e") and in the
+    #: regularization phase, as the adversary's generator ("e_regularization").
+    phase_optimizers = {"e_regularization": "e"}
 
     def _build_trunk(self, arch, decoder_input_dim):
         resolved = nets.resolve_arch(arch, self.image_shape)
@@ -45,10 +55,36 @@ class _AdversarialAutoencoder(ZooModel):
         return nets.vector_mlp(input_dim, units, 1, name=name)
 
     def default_optimizers(self):
-        # The paper trains every phase by SGD with momentum 0.9 (Appendix A);
-        # we use Adam(2e-4, beta_1=0.5), the usual adversarial setting, for all
-        # three players (a deviation that converges in far fewer steps on CPU).
+        # The paper trains every phase by SGD with momentum (Appendix A);
+        # we use Adam(2e-4, beta_1=0.5), the usual adversarial setting, for every
+        # phase (a deviation that converges in far fewer steps on CPU), each
+        # phase with its own (`compile`).
         return {role: keras.optimizers.Adam(self.learning_rate, beta_1=0.5) for role in self.roles}
+
+    def role_variables(self, role):
+        """The weights of `role`, or of the role a phase optimizer steps (`phase_optimizers`)."""
+        return super().role_variables(self.phase_optimizers.get(role, role))
+
+    def compile(self, optimizers=None, **kwargs):
+        """`ZooModel.compile`, then one more optimizer per later phase (`phase_optimizers`):
+        the override of that name if `optimizers` has one, else a fresh copy of its role's."""
+        if self.awaiting_data:  # replayed through here once built, with the overrides kept whole
+            return super().compile(optimizers, **kwargs)
+        optimizers = dict(optimizers or {})
+        phase_overrides = {name: optimizers.pop(name) for name in list(optimizers) if name in self.phase_optimizers}
+        super().compile(optimizers or None, **kwargs)
+        for name, role in self.phase_optimizers.items():
+            if name in phase_overrides:
+                optimizer = keras.optimizers.get(phase_overrides[name])
+            else:  # same settings as the role's, its own state
+                optimizer = keras.saving.deserialize_keras_object(
+                    keras.saving.serialize_keras_object(self.role_optimizers[role]))
+            if self.dtype_policy.name == "mixed_float16" and not isinstance(
+                    optimizer, keras.optimizers.LossScaleOptimizer):
+                optimizer = keras.optimizers.LossScaleOptimizer(optimizer, name=f"{name}_loss_scale_optimizer")
+            optimizer.build(self.role_variables(name))
+            self.role_optimizers[name] = optimizer
+            self._zoo_compile_config["optimizers"][name] = keras.saving.serialize_keras_object(optimizer)
 
     def reconstruction_losses(self, x, training=True):
         """Reconstruction phase: mean squared error of decoder(encoder(x)); no labels."""
@@ -146,7 +182,7 @@ class AAE(_AdversarialAutoencoder):
         z_prior = priors.sample(self.prior, ops.shape(x)[0], self.latent_dim, self.seed_generator)
         _, rec_logs = self.minimize(("e", "g"), lambda: self.reconstruction_losses(x))
         _, d_logs = self.minimize("d", lambda: self.regularization_losses(x, z_prior))
-        _, e_logs = self.minimize("e", lambda: self.encoder_adversarial_losses(x))
+        _, e_logs = self.minimize("e_regularization", lambda: self.encoder_adversarial_losses(x))
         return self.track(self.log_names, {**rec_logs, **d_logs, **e_logs})
 
     # ------------------------------------------------------------ capabilities
@@ -239,7 +275,7 @@ class SupervisedAAE(_AdversarialAutoencoder):
 
         _, rec_logs = self.minimize(("e", "g"), reconstruction)
         _, d_logs = self.minimize("d", regularization)
-        _, e_logs = self.minimize("e", adversarial)
+        _, e_logs = self.minimize("e_regularization", adversarial)
         return self.track(self.log_names, {**rec_logs, **d_logs, **e_logs})
 
     def test_step(self, data):
@@ -309,9 +345,9 @@ class SemiSupervisedAAE(_AdversarialAutoencoder):
     uses_labels = True
     # The encoder's trunk and category head ("e") step in the reconstruction,
     # regularization and classification phases; its style head ("s") in the
-    # first two.
+    # first two; each phase with its own optimizer.
     roles = ("e", "s", "g", "d")
-    updates_per_step = {"e": 3, "s": 2}
+    phase_optimizers = {"e_regularization": "e", "s_regularization": "s", "e_supervised": "e"}
 
     def __init__(self, input_shape, num_classes, latent_dim=8, arch="auto", discriminator_units=256,
                  learning_rate=2e-4, supervised_weight=1.0, seed=None, **kwargs):
@@ -386,9 +422,10 @@ class SemiSupervisedAAE(_AdversarialAutoencoder):
         z_prior = self.normal((n, self.latent_dim))
         _, logs = self.minimize(("e", "s", "g"), lambda: self.reconstruction_losses(x))
         logs.update(self.minimize("d", lambda: self.regularization_losses(x, y_prior, z_prior))[1])
-        logs.update(self.minimize(("e", "s"), lambda: self.encoder_adversarial_losses(x))[1])
+        logs.update(self.minimize(("e_regularization", "s_regularization"),
+                                  lambda: self.encoder_adversarial_losses(x))[1])
         if self.uses_labels:
-            logs.update(self.minimize("e", lambda: self.supervised_losses(x_labeled, y_labeled))[1])
+            logs.update(self.minimize("e_supervised", lambda: self.supervised_losses(x_labeled, y_labeled))[1])
         return self.track(self.log_names, logs)
 
     def call(self, x, training=False):
@@ -447,7 +484,7 @@ class ClusteringAAE(SemiSupervisedAAE):
     log_names = ("reconstruction", "d_loss", "e_adversarial")
     eval_log_names = ("reconstruction",)
     uses_labels = False
-    updates_per_step = {"e": 2, "s": 2}
+    phase_optimizers = {"e_regularization": "e", "s_regularization": "s"}
 
     def __init__(self, input_shape, num_clusters=16, latent_dim=8, arch="auto", discriminator_units=256,
                  learning_rate=2e-4, seed=None, **kwargs):
