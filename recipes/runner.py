@@ -67,6 +67,8 @@ def train(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, steps=None, bac
 
         callbacks = [TestErrorCurve(data.x_test, data.y_test, os.path.join(backup_dir, "curve.jsonl"), eval_every),
                      keras.callbacks.BackupAndRestore(os.path.join(backup_dir, "backup"), delete_checkpoint=False)]
+    if backup_dir is not None:
+        _record_segment(backup_dir, recipe, scale, seed, steps, batch_size, setting)
     if model.needs_data_init:
         model.initialize(data.sample_images(500, seed))  # the reference codes initialise on 500 images
     load = os.getloadavg()[0]  # how busy the machine was: other jobs slow `fit`'s wall time, not its CPU time
@@ -128,6 +130,21 @@ def run(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, out=None, *, step
     if out:
         _write_json(row, out)
     return row
+
+
+def _record_segment(backup_dir, recipe, scale, seed, steps, batch_size, setting):
+    """`run.json` in a long run's folder: what runs there, and each process (segment) that trained it, with
+    its commit, so that a resumed run's provenance is the list of the code versions it ran under."""
+    path = os.path.join(backup_dir, "run.json")
+    info = {"recipe": recipe.name, "method": recipe.method, "dataset": recipe.dataset, "labels": recipe.labels,
+            "scale": scale, "seed": seed, "batch_size": batch_size, "hparams": setting["hparams"], "segments": []}
+    if os.path.exists(path):
+        with open(path) as f:
+            info = {**json.load(f), "recipe": recipe.name}
+    info["steps"] = steps
+    info["segments"].append({"commit": git_commit(), "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                             "machine": machine(), "cpu": cpu_model()})
+    _write_json(info, path)
 
 
 def save_samples(model, path, seed=0, n=100):

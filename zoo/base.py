@@ -615,7 +615,7 @@ class NetClassifier:
     """
 
     def logits(self, x, training=False):
-        return self.classifier_head(self.features(x, training=training))
+        return self.classifier_head(self.features(x, training=training), training=training)
 
     def call(self, x, training=False):
         """Class probabilities, softmax of `logits`."""

@@ -303,6 +303,9 @@ class ImprovedGANMNIST(Architecture):
             h = layers.Activation("softplus")(h)
         h = WeightNormDense(math.prod(output_shape), train_scale=True, kernel_initializer="glorot_uniform",
                             dtype="float32")(h)
+        # The code's output is sigmoid(a) on [0, 1] pixels; tanh(a / 2) = 2 sigmoid(a) - 1 is the same image
+        # on the zoo's [-1, 1] pixels, with the same a (a plain tanh(a) would double G's output scale).
+        h = layers.Rescaling(0.5)(h)
         return layers.Reshape(tuple(output_shape))(h)
 
 

@@ -185,7 +185,7 @@ class ImprovedGAN(SGAN):
         h = self.features(x, training=training)
         if self.minibatch is not None:
             h = self.minibatch(h)
-        return self.classifier_head(h)
+        return self.classifier_head(h, training=training)
 
     def discriminator_losses(self, x, x_labeled, y_labeled, z, training=True):
         """L_D and its parts. The unlabelled images `x` come without labels."""
