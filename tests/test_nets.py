@@ -84,7 +84,10 @@ def test_improved_gan_mnist_trains_the_scales_the_reference_trains():
     assert [type(layer).__name__ for layer in head.layers[1:]] == ["GaussianNoise", "WeightNormDense"]
     assert head.layers[-1].g.trainable
     generator = nets.generator("improved_gan_mnist", LATENT, (28, 28, 1))
-    assert generator.layers[-2].__class__.__name__ == "Reshape" and generator.layers[-3].g.trainable
+    output = [layer for layer in generator.layers if isinstance(layer, WeightNormDense)]
+    assert len(output) == 1 and output[0].g.trainable and output[0].units == 784
+    # the code's sigmoid(a) on [0, 1] is tanh(a / 2) on [-1, 1]
+    assert [type(layer).__name__ for layer in generator.layers[-3:]] == ["Rescaling", "Reshape", "Activation"]
 
 
 def test_options_change_the_counts_as_they_should():
