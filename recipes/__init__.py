@@ -39,7 +39,8 @@ class Recipe:
         hparams: constructor arguments of the method (besides input_shape,
             num_classes, seed).
         scales: scale name -> {"steps": int, "batch_size": int, and optional
-            "hparams" / "optimizers" overrides for that scale}.
+            "hparams" / "optimizers" overrides for that scale, and "stream":
+            arguments of `SSLData.train` (e.g. {"exclude_labeled": True})}.
         optimizers: role -> optimizer config (keras.optimizers.get form), if
             the paper's differ from the method's defaults.
         paper: what the paper reports for this setting: {"reference": "...,

@@ -59,7 +59,9 @@ def train(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, steps=None, bac
     if steps < 1:
         raise ValueError(f"steps must be >= 1; got {steps}")
     batch_size = setting.get("batch_size", 100)
-    chunk = min(CHUNK_STEPS, steps) if backup_dir is None else len(data.x_train) // batch_size
+    stream_options = setting.get("stream", {})
+    pool = len(data.x_train) - (data.num_labels if stream_options.get("exclude_labeled") else 0)
+    chunk = min(CHUNK_STEPS, steps) if backup_dir is None else max(1, pool // batch_size)  # an epoch of the pool
     epochs = -(-steps // chunk)
     callbacks = []
     if backup_dir is not None:
@@ -73,7 +75,8 @@ def train(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, steps=None, bac
         model.initialize(data.sample_images(500, seed))  # the reference codes initialise on 500 images
     load = os.getloadavg()[0]  # how busy the machine was: other jobs slow `fit`'s wall time, not its CPU time
     start, start_cpu = time.perf_counter(), time.process_time()
-    history = model.fit(data.train(batch_size, second_unlabeled=model.uses_second_unlabeled), epochs=epochs,
+    stream = data.train(batch_size, second_unlabeled=model.uses_second_unlabeled, **stream_options)
+    history = model.fit(stream, epochs=epochs,
                         steps_per_epoch=chunk, verbose=verbose, shuffle=False, callbacks=callbacks)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
     info = {"recipe": recipe, "setting": setting, "steps": epochs * chunk, "chunk": chunk,

@@ -99,6 +99,17 @@ def test_second_unlabeled_batch_is_an_independent_shuffle():
     assert not np.array_equal(batch["x"], batch["x2"])
 
 
+def test_the_unlabeled_pool_can_leave_out_the_labeled_images():
+    """Bad GAN's MNIST code draws its unlabelled batches from the images that are not labelled."""
+    data = zoo.data.load("digits", labels=50)
+    data.x_train = data.x_train.copy()
+    data.x_train[:, 0, 0, 0] = np.linspace(-1, 1, len(data.x_train))  # every image made unique (digits has twins)
+    labeled = {x.tobytes() for x in data.labeled()[0]}
+    stream = iter(data.train(batch_size=400, exclude_labeled=True))  # one pass: 1,297 - 50 = 1,247 >= 3 x 400
+    seen = [x.tobytes() for _ in range(3) for x in next(stream)["x"].numpy()]
+    assert not labeled & set(seen) and len(set(seen)) == len(seen) == 1200
+
+
 @pytest.mark.parametrize("labels,match", [
     (2000, "more than"), (55, "multiple of 10"), (0, "positive"), (2.5, "positive"), (1290, "per class"),
 ])

@@ -46,14 +46,18 @@ COUNTS = {
     ("improved_gan_mnist", (28, 28, 1)): (
         wn(784, 1000) + wn(1000, 500) + wn(500, 250) + wn(250, 250) + wn(250, 250),
         dense(LATENT, 500, False) + bn(500, False) + dense(500, 500, False) + bn(500, False) + wn(500, 784)),
+    # Bad GAN's: the same D; G's batch norm keeps gamma.
+    ("bad_gan_mnist", (28, 28, 1)): (
+        wn(784, 1000) + wn(1000, 500) + wn(500, 250) + wn(250, 250) + wn(250, 250),
+        dense(LATENT, 500, False) + bn(500) + dense(500, 500, False) + bn(500) + wn(500, 784)),
 }
 
 # The head on the features: a plain dense layer, or the architecture's own.
-HEADS = {"improved_gan_mnist": wn(250, 10)}
+HEADS = {"improved_gan_mnist": wn(250, 10), "bad_gan_mnist": wn(250, 10)}
 
 
 def test_the_registered_architectures():
-    assert nets.ARCHITECTURES == ("mlp", "conv_small", "dcgan", "improved_gan_mnist", "conv_large")
+    assert nets.ARCHITECTURES == ("mlp", "conv_small", "dcgan", "improved_gan_mnist", "bad_gan_mnist", "conv_large")
     assert {arch for arch, _ in COUNTS} == set(nets.ARCHITECTURES)
     assert all(nets.get(name).name == name for name in nets.ARCHITECTURES)
 
@@ -102,9 +106,9 @@ def test_options_change_the_counts_as_they_should():
 
 def test_unknown_architecture_names_the_close_one_and_lists_the_known():
     with pytest.raises(ValueError, match=r"unknown architecture 'conv_smal'\. Did you mean 'conv_small'\? "
-                                         r"Known architectures: auto, conv_large, conv_small, dcgan, improved_gan_mnist, mlp\."):
+                                         r"Known architectures: auto, bad_gan_mnist, conv_large, conv_small, dcgan, improved_gan_mnist, mlp\."):
         nets.resolve_arch("conv_smal", (8, 8, 1))
-    with pytest.raises(ValueError, match="unknown architecture 'resnet'.*Known architectures: conv_large"):
+    with pytest.raises(ValueError, match="unknown architecture 'resnet'.*Known architectures: bad_gan_mnist, conv_large"):
         nets.features("resnet", (8, 8, 1))
     assert nets.resolve_arch("auto", (8, 8, 1)) == "conv_small" and nets.resolve_arch("auto", (28, 28, 1)) == "dcgan"
 

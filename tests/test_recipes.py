@@ -1,6 +1,7 @@
 """Recipes are consistent: every SSL recipe's baseline is its classifier net on the same labels and budget."""
 
 import inspect
+import json
 
 import pytest
 
@@ -80,3 +81,24 @@ def test_a_recipe_at_another_label_budget_keeps_its_method_and_moves_its_baselin
         recipes.get("vae_mnist").at_labels(100)
     with pytest.raises(ValueError, match="labels must be >= 1"):
         recipe.at_labels(0)
+
+
+def test_a_long_run_resumes_from_its_backup_and_keeps_its_curve(tmp_path):
+    """`run(..., backup_dir=)`: an epoch per pass over the unlabelled images, the test error of each epoch in
+    curve.jsonl, and a second call with more steps continues from the backup instead of starting over."""
+    from recipes.runner import run
+    from zoo.callbacks import read_curve
+
+    backup = tmp_path / "run"
+    first = run("improved_gan_digits_50", seed=0, steps=40, backup_dir=str(backup))  # 1,297 // 64 = 20 a epoch
+    assert first["steps"] == 40
+    curve = read_curve(str(backup / "curve.jsonl"))
+    assert [line["epoch"] for line in curve] == [1, 2] and [line["step"] for line in curve] == [20, 40]
+    assert 1 - first["test_accuracy"] == pytest.approx(curve[-1]["test_error"], abs=1e-6)
+    second = run("improved_gan_digits_50", seed=0, steps=60, backup_dir=str(backup))
+    curve = read_curve(str(backup / "curve.jsonl"))
+    assert [line["step"] for line in curve] == [20, 40, 60]  # resumed at step 40, not from 0
+    assert curve[2]["seconds"] >= curve[1]["seconds"]  # wall time summed over both processes
+    assert second["train_seconds"] < first["train_seconds"]  # one epoch trained, not three
+    info = json.loads((backup / "run.json").read_text())
+    assert info["recipe"] == "improved_gan_digits_50" and len(info["segments"]) == 2

@@ -96,7 +96,8 @@ class SSLData:
         rng = np.random.default_rng(self.seed if seed is None else seed)
         return self.x_train[rng.choice(len(self.x_train), min(int(n), len(self.x_train)), replace=False)]
 
-    def train(self, batch_size=100, labeled_batch_size=None, seed=None, second_unlabeled=False):
+    def train(self, batch_size=100, labeled_batch_size=None, seed=None, second_unlabeled=False,
+              exclude_labeled=False):
         """Endless stream of `{"x", "x_labeled", "y_labeled"}` batches (and `"x2"` if asked).
 
         Args:
@@ -107,6 +108,8 @@ class SSLData:
             seed: shuffling seed (default: the dataset's seed).
             second_unlabeled: add `"x2"`, `batch_size` more unlabelled images
                 from an independent shuffle of the same set.
+            exclude_labeled: leave the labelled images out of the unlabelled
+                pool (Bad GAN's MNIST code); by default they are in it.
         """
         import tensorflow as tf
 
@@ -117,9 +120,11 @@ class SSLData:
         if batch_size > len(self.x_train):
             raise ValueError(f"batch_size {batch_size} exceeds the {len(self.x_train)} training images")
 
+        pool = np.delete(self.x_train, self.labeled_index, axis=0) if exclude_labeled else self.x_train
+
         def unlabeled(shuffle_seed):
-            return (tf.data.Dataset.from_tensor_slices(self.x_train)
-                    .shuffle(len(self.x_train), seed=shuffle_seed, reshuffle_each_iteration=True)
+            return (tf.data.Dataset.from_tensor_slices(pool)
+                    .shuffle(len(pool), seed=shuffle_seed, reshuffle_each_iteration=True)
                     .repeat()
                     .batch(batch_size, drop_remainder=True))
 

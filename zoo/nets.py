@@ -31,6 +31,8 @@ virtual batch norm) and the `keras.Model` around a body. Registered:
   are the last 250 units before their noise (feature matching reads them).
   G = 2 x (dense 500 without bias, batch norm without gamma, softplus), then
   a weight-normalised dense output layer with a trained scale.
+* `bad_gan_mnist`: Bad GAN's MNIST nets: `improved_gan_mnist`'s D, and its G
+  with batch norm's gamma kept.
 * `conv_large`: the 32x32 SSL benchmark net of Improved-GAN's CIFAR-10/SVHN
   discriminator (Salimans et al. 2016, code of the paper; the "conv-large" of
   Laine & Aila 2017 at 96/192 filters, x4/3 with `width=4/3` for their
@@ -306,6 +308,26 @@ class ImprovedGANMNIST(Architecture):
         # The code's output is sigmoid(a) on [0, 1] pixels; tanh(a / 2) = 2 sigmoid(a) - 1 is the same image
         # on the zoo's [-1, 1] pixels, with the same a (a plain tanh(a) would double G's output scale).
         h = layers.Rescaling(0.5)(h)
+        return layers.Reshape(tuple(output_shape))(h)
+
+
+@register("bad_gan_mnist")
+class BadGANMNIST(ImprovedGANMNIST):
+    """Bad GAN's MNIST nets (Dai et al. 2017, kimiyoung/ssl_bad_gan `mnist_model.py`): D is Improved-GAN's
+    (`improved_gan_mnist`); G's batch norm keeps its gamma (PyTorch's affine BatchNorm1d) and its
+    weight-normalised output layer starts from N(0, 0.1) weights (`WN_Linear.reset_parameters`)."""
+
+    @staticmethod
+    def generator(z, output_shape, parts):
+        from zoo.layers import WeightNormDense
+
+        h = z
+        for _ in range(2):
+            h = layers.Dense(parts.units(500), use_bias=False)(h)
+            h = parts.batch_norm()(h)
+            h = layers.Activation("softplus")(h)
+        h = WeightNormDense(math.prod(output_shape), train_scale=True, kernel_stddev=0.1, dtype="float32")(h)
+        h = layers.Rescaling(0.5)(h)  # sigmoid(a) on [0, 1] pixels = tanh(a / 2) on [-1, 1]
         return layers.Reshape(tuple(output_shape))(h)
 
 

@@ -10,6 +10,7 @@ from keras import ops
 
 from zoo import losses
 from zoo.models.ssl.improved_gan import ImprovedGAN
+from zoo.schedules import ConstantThenLinearDecay
 from zoo.registry import register
 
 
@@ -43,6 +44,16 @@ class BadGAN(ImprovedGAN):
     Not implemented: the variational-inference entropy term (the paper's CIFAR
     setting, which needs an encoder).
 
+    Optimizers as the code (`mnist_trainer.py`): Adam for D with betas (0.5,
+    0.9999) at `learning_rate`, for G with betas (0, 0.9999) at
+    `generator_learning_rate`, PyTorch's epsilon 1e-8 (outside the square
+    root, as Keras writes it); with `decay_steps` T both rates stay constant
+    for 2/3 of T and fall linearly to 0 at T (`zoo.schedules`; the code: 2000
+    epochs, decay over the last 667). The MNIST setting (`bad_gan_mnist_100`):
+    the `bad_gan_mnist` nets, w = 0.5 (the code's 0.5 real + 0.5 fake),
+    z ~ U(0, 1), rates 3e-3 / 1e-3, and an unlabelled pool without the
+    labelled images.
+
     Args:
         As `improved_gan`, plus:
         entropy_weight: w_ent (SVHN code 0.1; 0 on MNIST).
@@ -50,6 +61,8 @@ class BadGAN(ImprovedGAN):
         density_model: a Keras model image -> log p(x) per example, or None.
         density_weight: w_p (the paper's code: 1e-4).
         density_quantile: quantile of log p on the real batch used as eps (0.1).
+        generator_learning_rate: G's Adam rate (None: `learning_rate`).
+        decay_steps: T of the learning-rate decay (None: constant rates).
 
     Example:
         >>> import zoo
@@ -67,7 +80,7 @@ class BadGAN(ImprovedGAN):
     def __init__(self, input_shape, num_classes, latent_dim=100, arch="auto", unlabeled_weight=1.0, dropout=0.5,
                  input_noise=0.3, weight_norm=True, learning_rate=3e-4, entropy_weight=0.1, pull_away_weight=0.8,
                  density_model=None, density_weight=1e-4, density_quantile=0.1, data_init=True, ema=None,
-                 latent_distribution="normal", seed=None, **kwargs):
+                 latent_distribution="normal", generator_learning_rate=None, decay_steps=None, seed=None, **kwargs):
         super().__init__(input_shape, num_classes, latent_dim=latent_dim, arch=arch,
                          generator_loss="feature_matching", unlabeled_weight=unlabeled_weight, dropout=dropout,
                          input_noise=input_noise, weight_norm=weight_norm, learning_rate=learning_rate,
@@ -78,6 +91,8 @@ class BadGAN(ImprovedGAN):
         self.pull_away_weight = float(pull_away_weight)
         self.density_weight = float(density_weight)
         self.density_quantile = float(density_quantile)
+        self.generator_learning_rate = None if generator_learning_rate is None else float(generator_learning_rate)
+        self.decay_steps = None if decay_steps is None else int(decay_steps)
         if isinstance(density_model, dict):
             # A copy: deserialization consumes the dict it is given.
             density_model = keras.saving.deserialize_keras_object(copy.deepcopy(density_model))
@@ -93,6 +108,14 @@ class BadGAN(ImprovedGAN):
             # Through JSON, so that the config compares equal after a round trip (tuples become lists).
             config["density_model"] = json.loads(json.dumps(keras.saving.serialize_keras_object(self.density_model)))
         return config
+
+    def default_optimizers(self):
+        def rate(value):
+            return value if self.decay_steps is None else ConstantThenLinearDecay(value, self.decay_steps)
+
+        generator_rate = self.learning_rate if self.generator_learning_rate is None else self.generator_learning_rate
+        return {"d": keras.optimizers.Adam(rate(self.learning_rate), beta_1=0.5, beta_2=0.9999, epsilon=1e-8),
+                "g": keras.optimizers.Adam(rate(generator_rate), beta_1=0.0, beta_2=0.9999, epsilon=1e-8)}
 
     def log_density(self, x):
         return ops.reshape(self.density_model(x, training=False), (-1,))
