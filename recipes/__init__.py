@@ -50,6 +50,8 @@ class Recipe:
         baseline: the recipe of the supervised-only baseline for this one (the
             `supervised` model with the method's classifier net, trained on the
             labelled examples alone); the SSL report puts its error beside ours.
+        paper_baseline: the baseline of the `paper` scale where its net differs
+            from the cpu scale's (the reference nets of the reproductions).
     """
 
     name: str
@@ -62,6 +64,7 @@ class Recipe:
     paper: dict | None = None
     notes: str = ""
     baseline: str | None = None
+    paper_baseline: str | None = None
 
     def at_labels(self, labels) -> "Recipe":
         """This recipe at another label budget: the same method, nets, hyper-parameters and steps.
@@ -82,6 +85,7 @@ class Recipe:
         return dataclasses.replace(
             self, name=rename(self.name), labels=labels, paper=None,
             baseline=rename(self.baseline) if self.baseline and self.baseline.endswith(suffix) else None,
+            paper_baseline=None,
             notes=f"{self.name} at {labels} labels. {self.notes}".strip())
 
     def setting(self, scale):

@@ -317,10 +317,17 @@ class ZooModel(keras.Model):
         self.data_initialized.assign(1.0)
         return self
 
-    def _add_data_init_flag(self):
-        """Call in `__init__` of a method with a data-dependent init (`_data_dependent_init`)."""
-        self.data_initialized = self.add_weight(shape=(), initializer="zeros", trainable=False,
-                                                name="data_initialized")
+    def _use_data_init(self, wanted, nets_):
+        """In `__init__`: whether the method initialises from data (`wanted` and `nets_` have weight-normed
+        layers); if so, the done flag (`initialize`) becomes a weight. Returns the decision."""
+        from zoo.layers import WeightNormConv2D, WeightNormDense
+
+        use = bool(wanted) and any(isinstance(layer, (WeightNormDense, WeightNormConv2D))
+                                   for net in nets_ for layer in net._flatten_layers())
+        if use:
+            self.data_initialized = self.add_weight(shape=(), initializer="zeros", trainable=False,
+                                                    name="data_initialized")
+        return use
 
     def _data_dependent_init(self, x):
         raise NotImplementedError
@@ -624,6 +631,14 @@ class NetClassifier:
     def _classify_batch(self, x):
         with self.evaluation_scope():  # the weight average, for a method that keeps one
             return self(x, training=False)
+
+    def _data_dependent_init(self, x):
+        """Weight norm's data-dependent init (Salimans & Kingma 2016, Sec. 2.2) of the classifier net: one
+        forward pass in training mode, noise on, as the Improved-GAN and Bad GAN codes do it."""
+        from zoo.layers import data_dependent_init
+
+        with data_dependent_init([self.features, self.classifier_head]):
+            self.logits(x, training=True)
 
 
 class NoiseGenerator:

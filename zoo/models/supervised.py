@@ -26,6 +26,9 @@ class Supervised(NetClassifier, ZooModel):
             baseline of M2's classifier, whose nets are scaled by it).
         weight_norm: weight-normalised layers (the baseline of `improved_gan`,
             `bad_gan`, whose discriminators have them).
+        data_init: weight norm's data-dependent initialisation on 500 training
+            images before the first step, as those methods do (their D and
+            this baseline then start from the same kind of net).
         learning_rate: Adam's learning rate.
         seed: seed of the model's noise.
 
@@ -39,7 +42,7 @@ class Supervised(NetClassifier, ZooModel):
     log_names = ("loss",)
 
     def __init__(self, input_shape, num_classes, arch="auto", dropout=0.5, input_noise=0.3, learning_rate=3e-4,
-                 seed=None, weight_norm=False, width=1.0, **kwargs):
+                 seed=None, weight_norm=False, width=1.0, data_init=True, **kwargs):
         super().__init__(input_shape, num_classes=num_classes, seed=seed, **kwargs)
         self.arch = arch
         self.dropout = float(dropout)
@@ -52,6 +55,7 @@ class Supervised(NetClassifier, ZooModel):
             resolved, self.image_shape, num_classes, dropout=self.dropout, input_noise=self.input_noise,
             width=self.width, weight_norm=self.weight_norm, prefix="c")
         self._finish_build()
+        self.data_init = self._use_data_init(data_init, [self.features, self.classifier_head])
 
     def role_layers(self):
         return {"c": [self.features, self.classifier_head]}

@@ -8,7 +8,7 @@ from keras import ops
 from zoo import losses, nets
 from zoo.averaging import ExponentialAverage
 from zoo.base import ZooModel
-from zoo.layers import MinibatchDiscrimination, WeightNormConv2D, WeightNormDense, data_dependent_init
+from zoo.layers import MinibatchDiscrimination
 from zoo.models.ssl.sgan import SGAN
 from zoo.registry import register
 
@@ -148,11 +148,7 @@ class ImprovedGAN(SGAN):
             shape=(self.virtual_batch_norm, self.latent_dim), trainable=False, name="reference_z",
             initializer=keras.initializers.RandomNormal(seed=seed)) if self.virtual_batch_norm else None
         self._finish_build()
-        d_layers = [self.features, self.classifier_head]
-        self.data_init = bool(data_init) and any(
-            isinstance(layer, (WeightNormDense, WeightNormConv2D)) for net in d_layers for layer in net._flatten_layers())
-        if self.data_init:
-            self._add_data_init_flag()
+        self.data_init = self._use_data_init(data_init, [self.features, self.classifier_head])
         self.weight_average = (ExponentialAverage(self, self.role_variables("d"), self.ema, name="d_average")
                                if self.ema is not None else None)
         self.historical = [
@@ -161,11 +157,6 @@ class ImprovedGAN(SGAN):
         ] if self.historical_weight else []
 
     uses_second_unlabeled = True
-
-    def _data_dependent_init(self, x):
-        # D's forward pass in training mode (noise on), as the reference's init pass.
-        with data_dependent_init([self.features, self.classifier_head]):
-            self.logits(x, training=True)
 
     def role_layers(self):
         d = [self.features, self.classifier_head] + ([self.minibatch] if self.minibatch is not None else [])
