@@ -47,7 +47,12 @@ def test_m2_beats_supervised(digits50, supervised_accuracy, learns_seed, request
     # 400 steps of 64, over seeds 0-4 (python -m tests.measured): M2 0.904 / 0.894 / 0.936 / 0.922 /
     # 0.896 vs supervised 0.838 / 0.806 / 0.854 / 0.888 / 0.868 (+0.066 / +0.088 / +0.082 / +0.034 /
     # +0.028). Bar: the worst - 0.01 = +0.018. (Round 1: alpha 10 gave 0.890 against 0.916 for 2.6.)
-    accuracy, _ = _accuracy("m2", digits50, M2_STEPS, learns_seed, latent_dim=16, hidden=128, **SSL)
+    # The bar is for the weighting it was measured with, the two batch means alike (weighting="equal",
+    # Maaløe's convention, M2's default before Eq. 9's). With Eq. 9's (weighting="paper", N_l = 50,
+    # N_u = 1297), seed 0, the same 400 steps: 0.810 vs supervised 0.832 (-0.022; equal: 0.898): the
+    # labelled terms weigh 27x less beside U, and 400 steps do not make up for it on digits-50.
+    accuracy, _ = _accuracy("m2", digits50, M2_STEPS, learns_seed, latent_dim=16, hidden=128, weighting="equal",
+                            **SSL)
     baseline = supervised_accuracy(M2_STEPS)
     report(request, accuracy=accuracy, baseline=baseline, gain=accuracy - baseline)
     assert accuracy >= baseline + 0.018, (accuracy, baseline)
