@@ -171,3 +171,37 @@ def test_hand_written_supervised_step_is_the_same_update_as_train_step(digits50)
     for a, b in zip(models[0].get_weights(), models[1].get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     assert not np.allclose(before[0], models[0].get_weights()[0])  # the step did update
+
+
+def test_reproductions_report_from_run_folders(tmp_path):
+    """benchmarks.reproductions: one row per run at its last epoch, the baseline at the same epoch, the curves
+    in a CSV from which the report is rebuilt, and a figure per method."""
+    from benchmarks import reproductions
+
+    def folder(name, recipe, errors, seconds_per_epoch):
+        path = tmp_path / name
+        path.mkdir()
+        (path / "run.json").write_text(json.dumps({"recipe": recipe, "scale": "paper", "seed": 0, "steps": 6000,
+                                                   "segments": [{"commit": "abc"}, {"commit": "def"}]}))
+        with open(path / "curve.jsonl", "w") as f:
+            for epoch, error in enumerate(errors, 1):
+                f.write(json.dumps({"epoch": epoch, "step": 600 * epoch, "test_error": error,
+                                    "seconds": seconds_per_epoch * epoch}) + "\n")
+        return str(path)
+
+    runs, curves = reproductions.tables([
+        folder("ig", "improved_gan_mnist_100", [0.2, 0.1, 0.05], 80.0),
+        folder("base", "supervised_improved_gan_mnist_mnist_100", [0.3, 0.25, 0.22, 0.21], 20.0)])
+    ig = runs[runs["recipe"] == "improved_gan_mnist_100"].iloc[0]
+    assert (ig["epochs"], ig["target_epochs"], bool(ig["finished"])) == (3, 10, False)
+    assert ig["test_error_pct"] == pytest.approx(5.0) and ig["paper_error_pct"] == pytest.approx(0.93)
+    assert ig["baseline_error_pct"] == pytest.approx(22.0)  # the baseline at epoch 3, not its last epoch
+    assert ig["wall_s"] == 240.0 and ig["commit"] == "abc def"
+    assert list(runs.columns[:7]) == ["recipe", "method", "dataset", "labels", "seed", "epochs", "target_epochs"]
+    out = tmp_path / "out"
+    figures = reproductions.write(runs, curves, str(out), "python -m benchmarks.reproductions ...")
+    assert [os.path.basename(f) for f in figures] == ["reproductions_improved_gan.png"]
+    assert len(pd.read_csv(out / "reproductions_curves.csv")) == 7
+    text = (out / "reproductions.md").read_text()
+    assert "improved_gan_mnist_100" in text and "Deviations that remain" in text
+    assert reproductions.main(["--out", str(out), "--from-csv"]) == 0
