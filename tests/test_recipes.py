@@ -95,6 +95,7 @@ def test_a_long_run_resumes_from_its_backup_and_keeps_its_curve(tmp_path):
     curve = read_curve(str(backup / "curve.jsonl"))
     assert [line["epoch"] for line in curve] == [1, 2] and [line["step"] for line in curve] == [20, 40]
     assert 1 - first["test_accuracy"] == pytest.approx(curve[-1]["test_error"], abs=1e-6)
+    assert "live_test_error" not in curve[-1]  # improved_gan_digits_50 keeps no weight average
     second = run("improved_gan_digits_50", seed=0, steps=60, backup_dir=str(backup))
     curve = read_curve(str(backup / "curve.jsonl"))
     assert [line["step"] for line in curve] == [20, 40, 60]  # resumed at step 40, not from 0

@@ -45,7 +45,9 @@ class TestErrorCurve(keras.callbacks.Callback):
     first role; `seconds` is training wall time summed over every process that
     wrote the file (a resumed run continues the sum from the file's last
     line). The error is that of `model.classify`, so a method that keeps a
-    weight average is scored with it. A resumed run may repeat an epoch whose
+    weight average is scored with it; such a method's line also has
+    `live_test_error`, that of the last step's weights (the average lags them
+    by about 1 / (1 - decay) steps). A resumed run may repeat an epoch whose
     line was written before the interruption; `read_curve` keeps the last.
     """
 
@@ -73,8 +75,11 @@ class TestErrorCurve(keras.callbacks.Callback):
         error = float(np.mean(self.model.classify(self.x_test).argmax(-1) != self.y_test))
         role = self.model.roles[0]
         line = {"epoch": epoch + 1, "step": int(self.model.role_optimizers[role].iterations),
-                "test_error": error, "seconds": round(self.offset + time.perf_counter() - self.start, 1),
-                **{k: float(v) for k, v in (logs or {}).items()}}
+                "test_error": error, "seconds": round(self.offset + time.perf_counter() - self.start, 1)}
+        if getattr(self.model, "weight_average", None) is not None:
+            live = self.model._map_batches(lambda x: self.model(x, training=False), self.x_test, 500)
+            line["live_test_error"] = float(np.mean(live.argmax(-1) != self.y_test))
+        line.update({k: float(v) for k, v in (logs or {}).items()})
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         with open(self.path, "a") as f:
             f.write(json.dumps(line) + "\n")
