@@ -19,14 +19,15 @@ _CONV_LARGE_NOTE = ("32x32 nets: zoo.nets 'conv_large' (Improved-GAN's CIFAR dis
 
 
 def _family(method, *, mnist_paper=None, mnist_hparams=None, mnist_optimizers=None, svhn=None, cifar=None,
-            notes="", cpu_hparams=None, net="mlp", net_hparams=None, net_32=None):
+            notes="", cpu_hparams=None, net="mlp", net_hparams=None, net_32=None, paper_hparams=None):
     """The recipes of one method: digits-50, MNIST-100 and Fashion-MNIST-100 on CPU, the paper's settings.
 
     `net` names the classifier net of the cpu settings (a `recipes.baselines`
     28x28 net: "mlp" or "mlp_wn"); the paper's MNIST hyper-parameters
     (`mnist_hparams`) are overridden by it and by `cpu_hparams` at the cpu scale.
     `mnist_paper["scales"]` adds further MNIST scales (e.g. a reduced budget)
-    beside "paper". `net_hparams` replaces the net's hyper-parameters for a method whose
+    beside "paper"; `paper_hparams` (the authors' nets and settings) apply to
+    those scales only, not to the cpu scale. `net_hparams` replaces the net's hyper-parameters for a method whose
     constructor names them differently; `net_32` is the 32x32 net (default
     Improved-GAN's conv_large with dropout 0.5).
     """
@@ -45,16 +46,20 @@ def _family(method, *, mnist_paper=None, mnist_hparams=None, mnist_optimizers=No
         net_setting = hparams_28(net) if net_hparams is None else net_hparams
         cpu = {"hparams": {**net_setting, "latent_dim": 32, **cpu_hparams}}
         is_mnist = dataset == "mnist" and mnist_paper is not None
+        paper_scales = {}
+        if is_mnist:
+            for scale_name, scale in {"paper": mnist_paper["scale"], **mnist_paper.get("scales", {})}.items():
+                paper_scales[scale_name] = {**scale, "hparams": {**(paper_hparams or {}), **scale.get("hparams", {})}}
+        reference_arch = (paper_hparams or {}).get("arch", "")
         recipes.append(Recipe(
             name=f"{method}_{dataset}_100", method=method, dataset=dataset, labels=100,
             hparams={**mnist_hparams}, optimizers=mnist_optimizers or {},
-            scales={"cpu": {**CPU_28, **cpu}, **({"paper": mnist_paper["scale"], **mnist_paper.get("scales", {})}
-                                                 if is_mnist else {})},
+            scales={"cpu": {**CPU_28, **cpu}, **paper_scales},
             paper={"reference": mnist_paper["reference"], "metric": "error", "value": mnist_paper["value"]}
             if is_mnist else None,
             baseline=name_28(net, dataset),
-            paper_baseline=f"supervised_{mnist_hparams['arch']}_mnist_100"
-            if is_mnist and mnist_hparams["arch"].endswith("_mnist") else None,
+            paper_baseline=f"supervised_{reference_arch}_mnist_100"
+            if is_mnist and reference_arch in ("improved_gan_mnist", "bad_gan_mnist") else None,
             notes=notes if dataset == "mnist" else "No paper reports Fashion-MNIST; the MNIST CPU setting."))
     for dataset, labels, setting in (("svhn_cropped", 1000, svhn), ("cifar10", 4000, cifar)):
         if setting is not None:
@@ -73,7 +78,9 @@ RECIPES = [
         "improved_gan", net="mlp_wn",
         mnist_paper={"reference": "Salimans et al. 2016, Table 1 (feature matching, 100 labels)", "value": 0.0093,
                      "scale": {"steps": 180000, "batch_size": 100}},
-        mnist_hparams={"arch": "improved_gan_mnist", "weight_norm": True, "input_noise": 0.6, "dropout": 0.0,
+        mnist_hparams={"arch": "mlp", "weight_norm": True, "input_noise": 0.3, "dropout": 0.0,
+                       "learning_rate": 3e-3},
+        paper_hparams={"arch": "improved_gan_mnist", "weight_norm": True, "input_noise": 0.6, "dropout": 0.0,
                        "learning_rate": 3e-3, "unlabeled_weight": 0.5, "ema": 0.9999,
                        "latent_distribution": "uniform"},
         svhn={"reference": "Salimans et al. 2016, Table 3 (1000 labels)", "value": 0.0811,
@@ -110,7 +117,10 @@ RECIPES = [
                      "scales": {"epochs_100": {"steps": 59900, "batch_size": 100,
                                                "stream": {"exclude_labeled": True},
                                                "hparams": {"decay_steps": 59900}}}},
-        mnist_hparams={"arch": "bad_gan_mnist", "input_noise": 0.6, "dropout": 0.0, "unlabeled_weight": 0.5,
+        mnist_hparams={"arch": "mlp", "weight_norm": True, "input_noise": 0.3, "dropout": 0.0,
+                       "entropy_weight": 0.0, "pull_away_weight": 0.0, "learning_rate": 3e-3,
+                       "generator_learning_rate": 1e-3},
+        paper_hparams={"arch": "bad_gan_mnist", "input_noise": 0.6, "dropout": 0.0, "unlabeled_weight": 0.5,
                        "entropy_weight": 0.0, "pull_away_weight": 0.0, "latent_distribution": "uniform",
                        "learning_rate": 3e-3, "generator_learning_rate": 1e-3},
         svhn={"reference": "Dai et al. 2017, Table 1 (SVHN, 1000 labels)", "value": 0.0425,
@@ -137,17 +147,34 @@ RECIPES = [
     *_family(
         "triple_gan",
         mnist_paper={"reference": "Li et al. 2017, Table 1 (MNIST, 100 labels)", "value": 0.0091,
-                     "scale": {"steps": 600000, "batch_size": 100}},
+                     # 30 epochs of C pre-training (3,600 steps) and 1,000 epochs of the game
+                     "scale": {"steps": 603600, "batch_size": 100}},
         mnist_hparams={"arch": "mlp", "alpha": 0.5, "pseudo_weight": 0.1, "pseudo_start": 180000,
                        "entropy_weight": 0.3, "d_input_noise": 0.3, "learning_rate": 1e-3},
+        paper_hparams={"arch": "triple_gan_mnist", "input_noise": 0.0, "dropout": 0.0, "alpha": 0.5,
+                       "pseudo_weight": 0.1, "pseudo_start": 180000, "entropy_weight": 0.3, "d_input_noise": 0.6,
+                       "learning_rate": 1e-3, "d_labeled_pairs": 1, "d_pseudo_batch": 400, "generator_batch": 200,
+                       "balance_weight": 1e-3, "weight_decay": 1e-4, "pretrain_steps": 3600, "ema": 0.99,
+                       "anneal_start": 180000, "anneal_every": 600, "anneal_rate": 0.995,
+                       "latent_distribution": "uniform"},
         svhn={"reference": "Li et al. 2017, Table 1 (SVHN, 1000 labels)", "value": 0.0577,
               "scale": {"steps": 730000, "batch_size": 100}, "hparams": {"consistency_weight": 1.0}},
         cifar={"reference": "Li et al. 2017, Table 1 (CIFAR-10, 4000 labels)", "value": 0.1699,
                "scale": {"steps": 500000, "batch_size": 100}, "hparams": {"consistency_weight": 1.0}},
         cpu_hparams={"learning_rate": 3e-4, "pseudo_weight": 0.0},
-        notes="CPU settings: R_P off (short runs end before the paper switches it on), Adam 3e-4. MNIST code: 1000 epochs, R_P (weight 0.1) on after epoch 300, Adam 1e-3 annealed x0.995 per "
-              "epoch after epoch 300 (not done here), C a 5-layer BN convnet (zoo: mlp), 30 epochs of C "
-              "pre-training (not done here).",
+        notes="CPU settings: R_P off (short runs end before the paper switches it on), Adam 3e-4, the mlp nets. "
+              "MNIST paper scale: the authors' x2y_yz2x_xy2p_ssl_mnist.py (zhenxuan00/triple-gan): the "
+              "triple_gan_mnist nets (C a five-block batch-norm convnet with its dropout; D and G with y before "
+              "every layer, D's weight-normed scales fixed at 1), D's real pairs 1 labelled + 400 "
+              "pseudo-labelled from a second unlabelled batch, C's pairs the 100 unlabelled, G batches of 200 "
+              "with balanced labels, C's loss with entropy 0.3, balance 1e-3 and weight decay 1e-4 on its last "
+              "layer, R_P 0.1 from epoch 300, 30 epochs (3,600 steps) of C pre-training (Adam 3e-4, betas "
+              "0.9/0.999, entropy 0.3, balance 0.3, 500 unlabelled images a step), Adam 1e-3 beta_1 0.5 for "
+              "the three players times 0.995 per epoch from epoch 300, z ~ U(0,1)^100, C tested with its 0.99 "
+              "average (batch-norm statistics included). Deviations left: [-1, 1] pixels with D's input noise "
+              "0.6 (0.3 on [0, 1]) and G's sigmoid as tanh(a/2); the average is bias-corrected; each step "
+              "updates D, C, then G (the code: D, G, C) and C's pseudo term reuses D's fake batch; D's labelled "
+              "pair is the first of a fresh permutation each step (the code cycles i mod 100).",
     ),
     *_family(
         "enhanced_triple_gan",

@@ -50,14 +50,41 @@ COUNTS = {
     ("bad_gan_mnist", (28, 28, 1)): (
         wn(784, 1000) + wn(1000, 500) + wn(500, 250) + wn(250, 250) + wn(250, 250),
         dense(LATENT, 500, False) + bn(500) + dense(500, 500, False) + bn(500) + wn(500, 784)),
+    # Triple-GAN's: C five conv blocks without bias, each with batch norm (gamma, beta, mean, variance), global
+    # pooling; G unconditioned here (its conditional form is pinned below).
+    ("triple_gan_mnist", (28, 28, 1)): (
+        conv(5, 1, 32, False) + bn(32) + conv(3, 32, 64, False) + bn(64) + conv(3, 64, 64, False) + bn(64)
+        + conv(3, 64, 128, False) + bn(128) + conv(3, 128, 128, False) + bn(128),
+        dense(LATENT, 500, False) + bn(500) + dense(500, 500, False) + bn(500) + wn(500, 784)),
 }
 
 # The head on the features: a plain dense layer, or the architecture's own.
 HEADS = {"improved_gan_mnist": wn(250, 10), "bad_gan_mnist": wn(250, 10)}
 
 
+def test_triple_gan_mnist_pair_nets_take_the_label_before_every_layer():
+    """x2y_yz2x_xy2p_ssl_mnist.py: D = noise 0.3, then [h; y] before each of 1000-500-250-250-250 and the
+    sigmoid unit (weight-normed, scale fixed at 1); G = [z; y] -> 500 -> [h; y] -> 500 -> [h; y] -> 784."""
+    from zoo.layers import WeightNormDense
+
+    k = 10
+    d = nets.pair_discriminator("triple_gan_mnist", (28, 28, 1), k, input_noise=0.3)
+    assert d.count_params() == (wn(784 + k, 1000) + wn(1000 + k, 500) + wn(500 + k, 250) + wn(250 + k, 250)
+                                + wn(250 + k, 250) + wn(250 + k, 1))
+    dense_layers = [layer for layer in d.layers if isinstance(layer, WeightNormDense)]
+    assert not any(layer.g.trainable for layer in dense_layers)
+    assert sum(isinstance(layer, keras.layers.Concatenate) for layer in d.layers) == 6
+    g = nets.conditional_generator("triple_gan_mnist", 100, k, (28, 28, 1))
+    assert g.count_params() == (dense(100 + k, 500, False) + bn(500) + dense(500 + k, 500, False) + bn(500)
+                                + wn(500 + k, 784))
+    # Other architectures: the generator on [z; y], the classic pair discriminator.
+    plain = nets.conditional_generator("mlp", 100, k, (28, 28, 1))
+    assert plain.count_params() == nets.generator("mlp", 100 + k, (28, 28, 1)).count_params()
+
+
 def test_the_registered_architectures():
-    assert nets.ARCHITECTURES == ("mlp", "conv_small", "dcgan", "improved_gan_mnist", "bad_gan_mnist", "conv_large")
+    assert nets.ARCHITECTURES == ("mlp", "conv_small", "dcgan", "improved_gan_mnist", "bad_gan_mnist",
+                                  "triple_gan_mnist", "conv_large")
     assert {arch for arch, _ in COUNTS} == set(nets.ARCHITECTURES)
     assert all(nets.get(name).name == name for name in nets.ARCHITECTURES)
 
@@ -106,7 +133,8 @@ def test_options_change_the_counts_as_they_should():
 
 def test_unknown_architecture_names_the_close_one_and_lists_the_known():
     with pytest.raises(ValueError, match=r"unknown architecture 'conv_smal'\. Did you mean 'conv_small'\? "
-                                         r"Known architectures: auto, bad_gan_mnist, conv_large, conv_small, dcgan, improved_gan_mnist, mlp\."):
+                                         r"Known architectures: auto, bad_gan_mnist, conv_large, conv_small, dcgan, improved_gan_mnist, mlp, "
+                                         r"triple_gan_mnist\."):
         nets.resolve_arch("conv_smal", (8, 8, 1))
     with pytest.raises(ValueError, match="unknown architecture 'resnet'.*Known architectures: bad_gan_mnist, conv_large"):
         nets.features("resnet", (8, 8, 1))

@@ -12,6 +12,11 @@ from tests.measured import report
     {"latent_dim": 8},
     {"latent_dim": 8, "classifier_pairs": "expectation", "consistency_weight": 1.0, "arch": "mlp",
      "pseudo_real_pairs": False},
+    # the paper code's pieces: 1 labelled + 40 pseudo-labelled real pairs, balanced G batch, balance term,
+    # weight decay, C's weight average, annealing, uniform z
+    {"latent_dim": 8, "arch": "mlp", "d_labeled_pairs": 1, "d_pseudo_batch": 40, "generator_batch": 20,
+     "balance_weight": 1e-3, "weight_decay": 1e-4, "ema": 0.99, "anneal_start": 2, "anneal_every": 1,
+     "latent_distribution": "uniform"},
 ])
 def test_harness(kwargs, tmp_path):
     run_method_test("triple_gan", kwargs, tmp_path=tmp_path)
@@ -19,6 +24,51 @@ def test_harness(kwargs, tmp_path):
 
 def test_enhanced_harness(tmp_path):
     run_method_test("enhanced_triple_gan", {"latent_dim": 8}, tmp_path=tmp_path)
+
+
+def test_pretraining_steps_only_c_with_its_own_optimizer_then_the_game(digits50):
+    """The code pre-trains C alone (its own Adam, 500 unlabelled images = "x" + "x2") before the game: during
+    the first `pretrain_steps` steps D and G do not move and only "c_pretrain" steps; then D, C and G do."""
+    import numpy as np
+
+    model = zoo.load("triple_gan", input_shape=digits50.input_shape, num_classes=10, arch="mlp", latent_dim=4,
+                     pretrain_steps=2, d_pseudo_batch=24, ema=0.9, seed=0)
+    model.compile()
+    assert (model.role_optimizers["c_pretrain"].beta_1, model.role_optimizers["c_pretrain"].epsilon) == (0.9, 1e-8)
+    d_before = [v.numpy().copy() for v in model.discriminator.trainable_variables]
+    c_before = [v.numpy().copy() for v in model.features.trainable_variables]
+    model.fit(digits50, batch_size=32, epochs=1, steps_per_epoch=2, verbose=0)
+    steps = {role: int(o.iterations) for role, o in model.role_optimizers.items()}
+    assert steps == {"d": 0, "c": 0, "g": 0, "c_pretrain": 2}
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(d_before, model.discriminator.trainable_variables))
+    assert not all(np.array_equal(a, v.numpy()) for a, v in zip(c_before, model.features.trainable_variables))
+    model.fit(digits50, batch_size=32, epochs=1, steps_per_epoch=1, verbose=0)
+    steps = {role: int(o.iterations) for role, o in model.role_optimizers.items()}
+    assert steps == {"d": 1, "c": 1, "g": 1, "c_pretrain": 2}
+    assert int(model.weight_average.steps) == 3  # averaged after every C step, pre-training too
+    reference = zoo.load("triple_gan", input_shape=(28, 28, 1), num_classes=10, arch="triple_gan_mnist", ema=0.99)
+    averaged = {v.path for v in reference.weight_average.variables}
+    assert any("moving_mean" in p for p in averaged)  # C's batch-norm statistics are averaged too, as the code's
+    assert averaged == {v.path for v in reference.features.variables + reference.classifier_head.variables
+                        if "seed_generator" not in v.path}
+
+
+def test_triple_gan_annealing_schedule():
+    """x2y_yz2x_xy2p_ssl_mnist.py: lr *= 0.995 after every epoch from epoch 300 on."""
+    import numpy as np
+
+    from zoo.schedules import ConstantThenExponentialDecay
+
+    schedule = ConstantThenExponentialDecay(1e-3, start_step=300 * 600, every=600, rate=0.995)
+    rates = [float(schedule(t)) for t in (0, 179_999, 180_000, 180_599, 180_600, 600_000)]
+    np.testing.assert_allclose(rates, [1e-3, 1e-3, 1e-3 * 0.995, 1e-3 * 0.995, 1e-3 * 0.995 ** 2,
+                                       1e-3 * 0.995 ** 701], rtol=1e-5)
+    model = zoo.load("triple_gan", input_shape=(8, 8, 1), num_classes=10, arch="mlp", latent_dim=4,
+                     anneal_start=10, anneal_every=5)
+    model.compile()
+    assert isinstance(model.role_optimizers["d"]._learning_rate, ConstantThenExponentialDecay)
+    with pytest.raises(ValueError, match="multiple of num_classes"):
+        zoo.load("triple_gan", input_shape=(8, 8, 1), num_classes=10, generator_batch=25)
 
 
 @pytest.mark.slow

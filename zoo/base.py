@@ -71,6 +71,12 @@ class ZooModel(keras.Model):
     #: Role -> optimizer steps per `train_step` where a role steps more than
     #: once (e.g. an AAE's encoder: reconstruction and regularization phases).
     updates_per_step: dict = {}
+    #: Further optimizers of a role's weights, one per phase of training that
+    #: the paper steps with an optimizer of its own: name -> the role whose
+    #: weights it steps (an AAE's "e_regularization": the encoder as the
+    #: adversaries' generator; Triple-GAN's "c_pretrain"). Each keeps its own
+    #: moments, so one phase's gradients never move another phase's update.
+    phase_optimizers: dict = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -187,7 +193,14 @@ class ZooModel(keras.Model):
         """Role -> a new optimizer with the paper's settings."""
         raise NotImplementedError
 
+    def default_phase_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
+        """Phase name -> a new optimizer, for the phases whose paper settings differ from their role's;
+        the others get a fresh copy of their role's optimizer."""
+        return {}
+
     def role_variables(self, role):
+        """The trainable weights of `role`, or of the role a phase optimizer steps (`phase_optimizers`)."""
+        role = self.phase_optimizers.get(role, role)
         variables = []
         for layer in self.role_layers()[role]:
             variables.extend(layer.trainable_variables)
@@ -214,10 +227,15 @@ class ZooModel(keras.Model):
         chosen = self.default_optimizers()
         if set(chosen) != set(self.roles):
             raise RuntimeError(f"{type(self).__name__}.default_optimizers must cover roles {self.roles}")
+        phase_defaults = self.default_phase_optimizers()
+        for name, role in self.phase_optimizers.items():  # a phase's own default, else a copy of its role's
+            chosen[name] = phase_defaults.get(name) or keras.saving.deserialize_keras_object(
+                keras.saving.serialize_keras_object(chosen[role]))
         for role, optimizer in (optimizers or {}).items():
             if role not in chosen:
                 raise ValueError(
-                    f"{type(self).__name__} has no optimizer role {role!r}; its roles are {list(self.roles)}"
+                    f"{type(self).__name__} has no optimizer role {role!r}; its roles are "
+                    f"{list(self.roles) + list(self.phase_optimizers)}"
                 )
             chosen[role] = keras.optimizers.get(optimizer)
         if self.dtype_policy.name == "mixed_float16":
@@ -380,6 +398,16 @@ class ZooModel(keras.Model):
         return loss, logs
 
     # ----------------------------------------------------------------- noise
+    #: The generator's noise: "normal" (N(0, I)) or "uniform" (U(0, 1), the Improved-GAN and Triple-GAN codes).
+    latent_distribution = "normal"
+
+    def latent_noise(self, n, seed_generator=None):
+        """`n` noise vectors of size `latent_dim` from `latent_distribution`, from the model's seed generator."""
+        seed = self.seed_generator if seed_generator is None else seed_generator
+        if self.latent_distribution == "uniform":
+            return keras.random.uniform((n, self.latent_dim), seed=seed)
+        return keras.random.normal((n, self.latent_dim), seed=seed)
+
     def normal(self, shape):
         """Standard normal noise from the model's own seed generator."""
         return keras.random.normal(shape, seed=self.seed_generator)
@@ -645,18 +673,10 @@ class NoiseGenerator:
     """Mixin: an unconditional generator `generator(z)` of noise z of size `latent_dim`.
 
     z ~ N(0, I), or U(0, 1) where the method's `latent_distribution` is
-    "uniform" (the Improved-GAN MNIST code). Gives `latent_noise`, `generate`
-    (which a method may override, e.g. Improved-GAN's virtual batch norm) and
-    the `sample` hook, for the GANs that share this shape.
+    "uniform" (`ZooModel.latent_noise`). Gives `generate` (which a method may
+    override, e.g. Improved-GAN's virtual batch norm) and the `sample` hook,
+    for the GANs that share this shape.
     """
-
-    latent_distribution = "normal"
-
-    def latent_noise(self, n, seed_generator=None):
-        seed = self.seed_generator if seed_generator is None else seed_generator
-        if self.latent_distribution == "uniform":
-            return keras.random.uniform((n, self.latent_dim), seed=seed)
-        return keras.random.normal((n, self.latent_dim), seed=seed)
 
     def generate(self, z, training=False):
         return self.generator(z, training=training)

@@ -106,8 +106,9 @@ class SSLData:
                 Batches run through the labelled set in a fresh permutation
                 per pass, so every labelled example is seen once per pass.
             seed: shuffling seed (default: the dataset's seed).
-            second_unlabeled: add `"x2"`, `batch_size` more unlabelled images
-                from an independent shuffle of the same set.
+            second_unlabeled: add `"x2"`, more unlabelled images from an
+                independent shuffle of the same set: `batch_size` of them
+                (True) or that many (an int; Triple-GAN's D reads 400).
             exclude_labeled: leave the labelled images out of the unlabelled
                 pool (Bad GAN's MNIST code); by default they are in it.
         """
@@ -122,11 +123,15 @@ class SSLData:
 
         pool = np.delete(self.x_train, self.labeled_index, axis=0) if exclude_labeled else self.x_train
 
-        def unlabeled(shuffle_seed):
+        def unlabeled(shuffle_seed, size):
             return (tf.data.Dataset.from_tensor_slices(pool)
                     .shuffle(len(pool), seed=shuffle_seed, reshuffle_each_iteration=True)
                     .repeat()
-                    .batch(batch_size, drop_remainder=True))
+                    .batch(size, drop_remainder=True))
+
+        second_size = batch_size if second_unlabeled is True else int(second_unlabeled)
+        if second_size < 0 or second_size > len(pool):
+            raise ValueError(f"second_unlabeled must be between 0 and {len(pool)}; got {second_unlabeled}")
 
         x_labeled, y_labeled = self.labeled()
         x_labeled = tf.constant(x_labeled)
@@ -139,7 +144,7 @@ class SSLData:
             .batch(labeled_batch_size)
             .map(lambda i: (tf.gather(x_labeled, i), tf.gather(y_labeled, i)))
         )
-        streams = [unlabeled(seed), labeled] + ([unlabeled(seed + 2)] if second_unlabeled else [])
+        streams = [unlabeled(seed, batch_size), labeled] + ([unlabeled(seed + 2, second_size)] if second_size else [])
         batches = tf.data.Dataset.zip(*streams).map(
             lambda x, xy, *x2: {"x": x, "x_labeled": xy[0], "y_labeled": xy[1], **({"x2": x2[0]} if x2 else {})}
         )

@@ -33,6 +33,8 @@ virtual batch norm) and the `keras.Model` around a body. Registered:
   a weight-normalised dense output layer with a trained scale.
 * `bad_gan_mnist`: Bad GAN's MNIST nets: `improved_gan_mnist`'s D, and its G
   with batch norm's gamma kept.
+* `triple_gan_mnist`: Triple-GAN's MNIST nets: a five-block batch-norm
+  convnet C, and D and G of (x, y) with the label before every layer.
 * `conv_large`: the 32x32 SSL benchmark net of Improved-GAN's CIFAR-10/SVHN
   discriminator (Salimans et al. 2016, code of the paper; the "conv-large" of
   Laine & Aila 2017 at 96/192 filters, x4/3 with `width=4/3` for their
@@ -169,6 +171,10 @@ class Architecture:
 
     #: None: the classifier head is a plain linear layer (`dense_head`).
     head = None
+    #: None: `pair_discriminator` is this trunk with the label at its top two layers.
+    pair_discriminator = None
+    #: None: `conditional_generator` is `generator` on [z; one-hot y].
+    conditional_generator = None
 
 
 def _batch_norm(virtual_batch=0, scale=True):
@@ -331,6 +337,93 @@ class BadGANMNIST(ImprovedGANMNIST):
         return layers.Reshape(tuple(output_shape))(h)
 
 
+@register("triple_gan_mnist")
+class TripleGANMNIST(Architecture):
+    """Triple-GAN's MNIST nets (Li et al. 2017, zhenxuan00/triple-gan `x2y_yz2x_xy2p_ssl_mnist.py`).
+
+    C: five convolution blocks (conv without bias -> batch norm -> ReLU, as
+    lasagne's `batch_norm` wraps a conv layer), 5x5 32 valid + max-pool 2 +
+    dropout 0.5, 3x3 64 same, 3x3 64 valid + max-pool 2 + dropout 0.5, 3x3
+    128 same, 3x3 128 same, global average pooling; weights N(0, 0.05); head
+    dense 10 with weights N(0, 0.01). D of (x, y): input noise 0.3, then the
+    one-hot y concatenated before every layer, five weight-normalised ReLU
+    layers 1000-500-250-250-250 with their scale fixed at 1 (not trained, no
+    data-dependent init: the code never calls it) and noise 0.5 after each,
+    and a weight-normalised sigmoid unit. G of (z, y): y concatenated to z and
+    before every layer, two dense 500 softplus layers with batch norm, a
+    weight-normalised dense output (trained scale; the code's sigmoid, written
+    tanh(a / 2) on [-1, 1] pixels). `generator` is G without the label.
+    """
+
+    side = (28, 28, "28x28")
+    hidden_noise = 0.5
+    d_units = (1000, 500, 250, 250, 250)
+
+    @staticmethod
+    def features(h, parts):
+        normal = keras.initializers.RandomNormal(stddev=0.05)
+        for filters, size, padding, pool, drop in ((32, 5, "valid", True, 0.5), (64, 3, "same", False, 0.0),
+                                                   (64, 3, "valid", True, 0.5), (128, 3, "same", False, 0.0),
+                                                   (128, 3, "same", False, 0.0)):
+            h = layers.Conv2D(parts.units(filters), size, padding=padding, use_bias=False, kernel_initializer=normal)(h)
+            h = parts.batch_norm()(h)
+            h = layers.ReLU()(h)
+            if pool:
+                h = layers.MaxPooling2D(2)(h)
+            if drop:
+                h = layers.Dropout(drop)(h)
+        return layers.GlobalAveragePooling2D()(h)
+
+    @staticmethod
+    def head(input_dim, units, name):
+        head = layers.Dense(units, dtype="float32", name=name,
+                            kernel_initializer=keras.initializers.RandomNormal(stddev=0.01))
+        head.build((None, int(input_dim)))
+        return head
+
+    @staticmethod
+    def _generator_body(z, label, output_shape, parts):
+        from zoo.layers import WeightNormDense
+
+        joined = (lambda h: layers.Concatenate()([h, label])) if label is not None else (lambda h: h)
+        h = joined(z)
+        for _ in range(2):
+            h = layers.Dense(parts.units(500), use_bias=False)(h)
+            h = parts.batch_norm()(h)
+            h = layers.Activation("softplus")(h)
+            h = joined(h)
+        h = WeightNormDense(math.prod(output_shape), train_scale=True, kernel_initializer="glorot_uniform",
+                            dtype="float32")(h)
+        h = layers.Rescaling(0.5)(h)  # sigmoid(a) on [0, 1] = tanh(a / 2) on [-1, 1]
+        return layers.Reshape(tuple(output_shape))(h)
+
+    @classmethod
+    def generator(cls, z, output_shape, parts):
+        return cls._generator_body(z, None, output_shape, parts)
+
+    @classmethod
+    def conditional_generator(cls, latent_dim, num_classes, output_shape, name):
+        z = keras.Input(shape=(int(latent_dim),), name="latent")
+        label = keras.Input(shape=(int(num_classes),), name="label")
+        h = cls._generator_body(z, label, output_shape, Parts())
+        return keras.Model([z, label], layers.Activation("tanh", dtype="float32")(h), name=name)
+
+    @classmethod
+    def pair_discriminator(cls, input_shape, num_classes, input_noise, name):
+        from zoo.layers import WeightNormDense
+
+        image = keras.Input(shape=tuple(input_shape), name="image")
+        label = keras.Input(shape=(int(num_classes),), name="label")
+        h = layers.Flatten()(layers.GaussianNoise(input_noise)(image) if input_noise else image)
+        for units in cls.d_units:
+            h = layers.Concatenate()([h, label])
+            h = WeightNormDense(units, activation="relu", train_scale=False, kernel_stddev=0.1)(h)
+            h = layers.GaussianNoise(cls.hidden_noise)(h)
+        h = layers.Concatenate()([h, label])
+        logit = WeightNormDense(1, train_scale=False, kernel_stddev=0.1, dtype="float32")(h)
+        return keras.Model([image, label], logit, name=name)
+
+
 @register("conv_large")
 class ConvLarge(Architecture):
     """Improved-GAN's CIFAR-10/SVHN discriminator trunk and generator (see the module docstring)."""
@@ -413,6 +506,19 @@ def generator(arch, latent_dim, output_shape, *, output_activation="tanh", width
     return keras.Model(inputs, h, name=name)
 
 
+def conditional_generator(arch, latent_dim, num_classes, output_shape, *, width=1.0, name="generator"):
+    """[z, one-hot y] -> image in [-1, 1]: the architecture's own conditional generator (`triple_gan_mnist`:
+    y before every layer), or `generator` on the concatenation [z; y]. Called as `net([z, onehot])`."""
+    check_shape(arch, output_shape)
+    own = get(arch).conditional_generator
+    if own is not None:
+        return own(latent_dim, num_classes, output_shape, name)
+    body = generator(arch, int(latent_dim) + int(num_classes), output_shape, width=width, name=f"{name}_body")
+    z = keras.Input(shape=(int(latent_dim),), name="latent")
+    label = keras.Input(shape=(int(num_classes),), name="label")
+    return keras.Model([z, label], body(layers.Concatenate()([z, label])), name=name)
+
+
 def run_virtual_batch(net, reference, inputs, training=False):
     """net([reference; inputs]) without the reference rows: a net built with `virtual_batch=len(reference)`."""
     from keras import ops
@@ -452,10 +558,15 @@ def pair_discriminator(arch, input_shape, num_classes, *, hidden=256, dropout=0.
                        weight_norm=False, name="pair_discriminator"):
     """(image, one-hot label) -> real/fake logit of shape (batch, 1), for discriminators of pairs (Triple-GAN).
 
-    The image goes through `features(arch, ...)`; the label is concatenated
-    to the features and to a hidden layer of `hidden` units (Triple-GAN's
-    discriminators concatenate y to every layer; here to the top two).
+    An architecture with its own (`triple_gan_mnist`: y before every layer,
+    as the paper's code) builds it with `input_noise`; otherwise the image
+    goes through `features(arch, ...)` and the label is concatenated to the
+    features and to a hidden layer of `hidden` units.
     """
+    own = get(arch).pair_discriminator
+    if own is not None:
+        check_shape(arch, input_shape)
+        return own(input_shape, num_classes, input_noise, name)
     trunk = features(arch, input_shape, dropout=dropout, input_noise=input_noise, width=width,
                      weight_norm=weight_norm, name=f"{name}_features")
     image = keras.Input(shape=tuple(input_shape), name="image")

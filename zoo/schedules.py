@@ -36,3 +36,33 @@ class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "total_steps": self.total_steps,
                 "constant_fraction": self.constant_fraction}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ConstantThenExponentialDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """lr(t) = lr_0 for t < S, then lr_0 * r^(1 + floor((t - S) / E)): multiplied by r every E steps from step S.
+
+    Triple-GAN's MNIST code (Li et al. 2017) multiplies the rate by 0.995
+    after every epoch from epoch 300 on: S = 300 epochs, E = one epoch.
+
+    Args:
+        initial_learning_rate: lr_0.
+        start_step: S.
+        every: E, steps between decays.
+        rate: r.
+    """
+
+    def __init__(self, initial_learning_rate, start_step, every, rate):
+        if start_step < 0 or every < 1 or not 0.0 < rate <= 1.0:
+            raise ValueError("start_step must be >= 0, every >= 1 and rate in (0, 1]")
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.start_step, self.every, self.rate = int(start_step), int(every), float(rate)
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        decays = ops.where(step >= self.start_step, 1.0 + ops.floor((step - self.start_step) / self.every), 0.0)
+        return self.initial_learning_rate * ops.power(self.rate, decays)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "start_step": self.start_step,
+                "every": self.every, "rate": self.rate}

@@ -61,31 +61,6 @@ class _AdversarialAutoencoder(ZooModel):
         # phase with its own (`compile`).
         return {role: keras.optimizers.Adam(self.learning_rate, beta_1=0.5) for role in self.roles}
 
-    def role_variables(self, role):
-        """The weights of `role`, or of the role a phase optimizer steps (`phase_optimizers`)."""
-        return super().role_variables(self.phase_optimizers.get(role, role))
-
-    def compile(self, optimizers=None, **kwargs):
-        """`ZooModel.compile`, then one more optimizer per later phase (`phase_optimizers`):
-        the override of that name if `optimizers` has one, else a fresh copy of its role's."""
-        if self.awaiting_data:  # replayed through here once built, with the overrides kept whole
-            return super().compile(optimizers, **kwargs)
-        optimizers = dict(optimizers or {})
-        phase_overrides = {name: optimizers.pop(name) for name in list(optimizers) if name in self.phase_optimizers}
-        super().compile(optimizers or None, **kwargs)
-        for name, role in self.phase_optimizers.items():
-            if name in phase_overrides:
-                optimizer = keras.optimizers.get(phase_overrides[name])
-            else:  # same settings as the role's, its own state
-                optimizer = keras.saving.deserialize_keras_object(
-                    keras.saving.serialize_keras_object(self.role_optimizers[role]))
-            if self.dtype_policy.name == "mixed_float16" and not isinstance(
-                    optimizer, keras.optimizers.LossScaleOptimizer):
-                optimizer = keras.optimizers.LossScaleOptimizer(optimizer, name=f"{name}_loss_scale_optimizer")
-            optimizer.build(self.role_variables(name))
-            self.role_optimizers[name] = optimizer
-            self._zoo_compile_config["optimizers"][name] = keras.saving.serialize_keras_object(optimizer)
-
     def reconstruction_losses(self, x, training=True):
         """Reconstruction phase: mean squared error of decoder(encoder(x)); no labels."""
         loss = losses.mean_squared_error(x, self.decoder(self.decoder_input(x, training), training=training))
