@@ -27,6 +27,12 @@ def tiny_data(labels=20, seed=0):
     return zoo.data.load("digits", labels=labels, seed=seed)
 
 
+def seeded_model(name, input_shape=(8, 8, 1), **kwargs):
+    """`zoo.load(name)` for digits-shaped images, with Keras' global seed set first (weights reproducible)."""
+    keras.utils.set_random_seed(0)
+    return zoo.load(name, input_shape=input_shape, **kwargs)
+
+
 def snapshot(variables):
     """Values by position (paths differ between a model and its reloaded copy)."""
     return {f"{i}:{v.path}": np.array(v.numpy()) for i, v in enumerate(variables)}

@@ -9,16 +9,12 @@ import pytest
 import tensorflow as tf
 
 import zoo
+from tests.harness import seeded_model
 from zoo import losses
 
 SMALL_M2 = {"latent_dim": 4, "hidden": 16, "width": 0.25}
 SMALL_ADGM = {"latent_dim": 4, "aux_dim": 3, "hidden": 16, "width": 0.25, "alpha": 2.6}
 SMALL_M1_M2 = {"latent_dim": 6, "latent2_dim": 3, "hidden": 16, "m2_width": 0.1, "alpha": 2.6}
-
-
-def _model(name, **kwargs):
-    keras.utils.set_random_seed(0)
-    return zoo.load(name, input_shape=(8, 8, 1), **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +38,7 @@ def test_m2_objective_is_eq9_by_hand(digits, reference_nets):
     alpha = 0.1 * n / n_l  # the paper's a = 0.1 N, per labelled example a / N_l
     by_weighting = {}
     for weighting in ("paper", "equal"):
-        model = _model("m2", num_classes=10, alpha=alpha, weighting=weighting, num_labeled=n_l, num_unlabeled=n_u,
+        model = seeded_model("m2", num_classes=10, alpha=alpha, weighting=weighting, num_labeled=n_l, num_unlabeled=n_u,
                        reference_nets=reference_nets, **SMALL_M2)
         if by_weighting:  # the same nets for both weightings
             model.set_weights(by_weighting["paper"][0].get_weights())
@@ -78,9 +74,9 @@ def test_m2_paper_weighting_is_kingmas_minibatch_arithmetic():
 
 def test_m2_rejects_bad_weighting_and_sizes():
     with pytest.raises(ValueError, match="weighting"):
-        _model("m2", num_classes=10, weighting="maaloe", **SMALL_M2)
+        seeded_model("m2", num_classes=10, weighting="maaloe", **SMALL_M2)
     with pytest.raises(ValueError, match="num_labeled"):
-        _model("m2", num_classes=10, num_labeled=0, **SMALL_M2)
+        seeded_model("m2", num_classes=10, num_labeled=0, **SMALL_M2)
 
 
 # ------------------------------------------------------ dynamic binarisation
@@ -128,24 +124,24 @@ def test_bernoulli_methods_binarise_each_training_batch_from_their_own_seed(name
     batch = next(iter(digits.train(8)))
     if name == "vae":
         batch = {"x": batch["x"]}
-    plain = _model(name, **kwargs)
+    plain = seeded_model(name, **kwargs)
     plain.train_step(batch)
     assert plain.binarize is None and not calls
-    model = _model(name, binarize="dynamic", **kwargs)
+    model = seeded_model(name, binarize="dynamic", **kwargs)
     for _ in range(2):
         model.train_step(batch)
     assert len(calls) == 2 * draws_per_step
     assert all(seed is model.seed_generator for seed in calls)
     assert model.get_config()["binarize"] == "dynamic"
     with pytest.raises(ValueError, match="binarize"):
-        _model(name, binarize="static", **kwargs)
+        seeded_model(name, binarize="static", **kwargs)
 
 
 def test_binarize_keeps_the_boolean_form_and_needs_a_bernoulli_likelihood():
-    assert _model("vae", latent_dim=3, binarize=True).binarize == "dynamic"
-    assert _model("vae", latent_dim=3, binarize=False).binarize is None
+    assert seeded_model("vae", latent_dim=3, binarize=True).binarize == "dynamic"
+    assert seeded_model("vae", latent_dim=3, binarize=False).binarize is None
     with pytest.raises(ValueError, match="bernoulli"):
-        _model("vae", latent_dim=3, likelihood="gaussian", binarize="dynamic")
+        seeded_model("vae", latent_dim=3, likelihood="gaussian", binarize="dynamic")
 
 
 # --------------------------------------------------------------- ADGM / SDGM
@@ -153,7 +149,7 @@ def test_binarize_keeps_the_boolean_form_and_needs_a_bernoulli_likelihood():
 @pytest.mark.parametrize("reference_nets", [False, True])
 def test_adgm_classifier_is_non_linear_in_a(name, reference_nets, digits):
     """d logits / d a of q(y|a, x) changes with a (a linear read-out of a would have one Jacobian)."""
-    model = _model(name, num_classes=10, reference_nets=reference_nets,
+    model = seeded_model(name, num_classes=10, reference_nets=reference_nets,
                    **{**SMALL_ADGM, "width": 1.0 if reference_nets else 0.25})
     x = digits.x_test[:1]
     features = model.classifier(x)
@@ -174,8 +170,8 @@ def test_adgm_classifier_is_non_linear_in_a(name, reference_nets, digits):
 
 
 def test_adgm_mean_of_samples_is_the_average_of_one_sample_bounds(digits):
-    mean_model = _model("adgm", num_classes=10, samples=2, **SMALL_ADGM)
-    iw_model = _model("adgm", num_classes=10, samples=2, sample_bound="importance_weighted", **SMALL_ADGM)
+    mean_model = seeded_model("adgm", num_classes=10, samples=2, **SMALL_ADGM)
+    iw_model = seeded_model("adgm", num_classes=10, samples=2, sample_bound="importance_weighted", **SMALL_ADGM)
     iw_model.set_weights(mean_model.get_weights())
     x, y = digits.x_test[:3], np.array([0, 1, 2])
     rng = np.random.default_rng(0)
@@ -186,11 +182,11 @@ def test_adgm_mean_of_samples_is_the_average_of_one_sample_bounds(digits):
     iw = np.asarray(iw_model.labeled_bound(x, y, noise_a, noise_z)[0])
     np.testing.assert_allclose(iw, np.logaddexp(*one) - math.log(2), rtol=1e-5)
     with pytest.raises(ValueError, match="sample_bound"):
-        _model("adgm", num_classes=10, sample_bound="max", **SMALL_ADGM)
+        seeded_model("adgm", num_classes=10, sample_bound="max", **SMALL_ADGM)
 
 
 def test_adgm_learning_rate_decays_by_steps_to_its_floor():
-    model = _model("adgm", num_classes=10, decay_every=10, decay_rate=0.5, learning_rate=1e-3,
+    model = seeded_model("adgm", num_classes=10, decay_every=10, decay_rate=0.5, learning_rate=1e-3,
                    min_learning_rate=2e-4, clip_norm=5.0, **SMALL_ADGM)
     optimizer = model.role_optimizers["vae"]
     schedule = optimizer._learning_rate
@@ -201,7 +197,7 @@ def test_adgm_learning_rate_decays_by_steps_to_its_floor():
 
 # -------------------------------------------------------------------- M1+M2
 def test_m1_m2_m2_optimizer_counts_only_its_own_steps(digits):
-    model = _model("m1_m2", num_classes=10, m1_pretrain_steps=2, inactive_std=None, **SMALL_M1_M2)
+    model = seeded_model("m1_m2", num_classes=10, m1_pretrain_steps=2, inactive_std=None, **SMALL_M1_M2)
     model.fit(digits.train(16), epochs=1, steps_per_epoch=2, verbose=0)
     assert int(model.role_optimizers["m1"].iterations) == 2
     assert int(model.role_optimizers["m2"].iterations) == 0  # no Adam step (nor bias-correction count) yet
@@ -212,7 +208,7 @@ def test_m1_m2_m2_optimizer_counts_only_its_own_steps(digits):
 
 def test_m1_m2_drops_inactive_units_by_kingmas_criterion(digits):
     """A unit whose posterior mean does not vary across images (std <= 0.1) is dropped."""
-    model = _model("m1_m2", num_classes=10, **SMALL_M1_M2)
+    model = seeded_model("m1_m2", num_classes=10, **SMALL_M1_M2)
     kernel, bias = model.m1.posterior_head.weights
     scaled = kernel.numpy()
     scaled[:, :2] = 0.0            # units 0, 1: mean = bias whatever x (inactive)
@@ -221,7 +217,7 @@ def test_m1_m2_drops_inactive_units_by_kingmas_criterion(digits):
     active = np.asarray(model.active_units_of(digits.x_test[:100]))
     np.testing.assert_array_equal(active, [0, 0, 1, 1, 1, 1])
     # In training the drop happens once, at M2's first step after M1's pretraining.
-    model = _model("m1_m2", num_classes=10, m1_pretrain_steps=1, inactive_std=1e6, **SMALL_M1_M2)
+    model = seeded_model("m1_m2", num_classes=10, m1_pretrain_steps=1, inactive_std=1e6, **SMALL_M1_M2)
     model.fit(digits.train(16), epochs=1, steps_per_epoch=1, verbose=0)
     np.testing.assert_array_equal(model.m2.active_units.numpy(), np.ones(6))
     model.fit(digits.train(16), epochs=1, steps_per_epoch=1, verbose=0)

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 import zoo
-from tests.harness import run_method_test
+from tests.harness import run_method_test, seeded_model
 
 SMALL_M2 = {"latent_dim": 4, "hidden": 16, "width": 0.25, "alpha": 2.6}
 SMALL_ADGM = {"latent_dim": 4, "aux_dim": 3, "hidden": 16, "width": 0.25, "alpha": 2.6}
@@ -28,11 +28,6 @@ def test_harness(name, kwargs, tmp_path):
     run_method_test(name, kwargs, tmp_path=tmp_path)
 
 
-def _model(name, **kwargs):
-    keras.utils.set_random_seed(0)
-    return zoo.load(name, input_shape=(8, 8, 1), **kwargs)
-
-
 @pytest.fixture(scope="module")
 def digits():
     return zoo.data.load("digits", labels=50, seed=0)
@@ -40,7 +35,7 @@ def digits():
 
 # ----------------------------------------------------------------- M2's bound
 def test_m2_unlabeled_bound_is_the_sum_over_classes_by_hand(digits):
-    model = _model("m2", num_classes=10, **SMALL_M2)
+    model = seeded_model("m2", num_classes=10, **SMALL_M2)
     x = digits.x_test[:3]
     noise = np.random.default_rng(0).standard_normal((10, 3, 4)).astype("float32")
     bound = np.asarray(model.unlabeled_bound(x, noise)[0])
@@ -55,7 +50,7 @@ def test_m2_unlabeled_bound_is_the_sum_over_classes_by_hand(digits):
 
 def test_m2_labeled_bound_by_hand(digits):
     """L(x, y) = log p(x|y,z) + log p(y) - KL, with z = mu + sigma * eps, computed from the nets' outputs."""
-    model = _model("m2", num_classes=10, **SMALL_M2)
+    model = seeded_model("m2", num_classes=10, **SMALL_M2)
     x, y = digits.x_test[:2], np.array([3, 7])
     noise = np.random.default_rng(1).standard_normal((2, 4)).astype("float32")
     onehot = np.eye(10, dtype="float32")[y]
@@ -70,7 +65,7 @@ def test_m2_labeled_bound_by_hand(digits):
 
 
 def test_m2_log_prob_is_above_the_bound_and_samples_by_class(digits):
-    model = _model("m2", num_classes=10, **SMALL_M2)
+    model = seeded_model("m2", num_classes=10, **SMALL_M2)
     x = digits.x_test[:8]
     assert model.log_prob(x, k=200).mean() > model.elbo(x).mean()
     with pytest.raises(ValueError, match="labels must be in"):
@@ -83,8 +78,8 @@ def test_m2_log_prob_is_above_the_bound_and_samples_by_class(digits):
 def test_unlabeled_terms_never_see_labels(name, kwargs, digits):
     """Two identical models, one step on batches that differ only in the labels:
     the unlabelled bound is identical, the labelled terms are not."""
-    first = _model(name, num_classes=10, **kwargs)
-    second = _model(name, num_classes=10, **kwargs)
+    first = seeded_model(name, num_classes=10, **kwargs)
+    second = seeded_model(name, num_classes=10, **kwargs)
     second.set_weights(first.get_weights())  # nets and the noise generator's state
     batch = next(iter(digits.train(16)))
     shuffled = dict(batch, y_labeled=(batch["y_labeled"] + 1) % 10)
@@ -101,7 +96,7 @@ def test_unlabeled_terms_never_see_labels(name, kwargs, digits):
 # --------------------------------------------------------------------- IWAE
 def test_iwae_with_one_sample_is_the_vae_elbo(digits):
     """L_1 = log p(x|z) + log p(z) - log q(z|x); its expectation is the ELBO with the analytic KL."""
-    model = _model("iwae", latent_dim=3, k=1)
+    model = seeded_model("iwae", latent_dim=3, k=1)
     model.fit(digits.train(32), epochs=1, steps_per_epoch=5, verbose=0)
     x = digits.x_test[:4]
     draws = 3000
@@ -124,7 +119,7 @@ def test_iwae_with_one_sample_is_the_vae_elbo(digits):
 
 
 def test_iwae_bound_grows_with_k(digits):
-    model = _model("iwae", latent_dim=3, k=5)
+    model = seeded_model("iwae", latent_dim=3, k=5)
     x = digits.x_test[:16]
     rng = np.random.default_rng(0)
     repeats = 50
@@ -140,7 +135,7 @@ def test_iwae_bound_grows_with_k(digits):
 
 
 def test_vae_posterior_log_variance_bound(digits):
-    bounded = _model("vae", latent_dim=4, posterior_log_var_bound=3.0)
+    bounded = seeded_model("vae", latent_dim=4, posterior_log_var_bound=3.0)
     kernel, bias = bounded.posterior_head.weights
     kernel.assign(np.zeros(kernel.shape, "float32"))
     bias.assign(np.r_[np.zeros(4), [-50.0, -1.0, 1.0, 50.0]].astype("float32"))
@@ -148,30 +143,30 @@ def test_vae_posterior_log_variance_bound(digits):
     np.testing.assert_allclose(log_var[0], 3.0 * np.tanh(np.array([-50.0, -1.0, 1.0, 50.0]) / 3.0), rtol=1e-5)
     assert zoo.load("vae", input_shape=(8, 8, 1), latent_dim=4).posterior_log_var_bound is None  # the paper's
     with pytest.raises(ValueError, match="posterior_log_var_bound"):
-        _model("vae", posterior_log_var_bound=0.0)
+        seeded_model("vae", posterior_log_var_bound=0.0)
 
 
 # ---------------------------------------------------------------------- M1
 def test_m1_head_is_fitted_after_fit_and_not_before(digits):
-    model = _model("m1", num_classes=10, latent_dim=4)
+    model = seeded_model("m1", num_classes=10, latent_dim=4)
     with pytest.raises(RuntimeError, match="not fitted"):
         model.classify(digits.x_test[:2])
     model.fit(digits.train(32), epochs=1, steps_per_epoch=3, verbose=0)
     probabilities = model.classify(digits.x_test[:5])
     np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
-    svm = _model("m1", num_classes=10, latent_dim=4, head="svm")
+    svm = seeded_model("m1", num_classes=10, latent_dim=4, head="svm")
     svm.fit_classifier(*digits.labeled())
     assert svm.classify(digits.x_test[:5]).shape == (5, 10)
     with pytest.raises(ValueError, match="head must be"):
-        _model("m1", num_classes=10, head="tsvm")
+        seeded_model("m1", num_classes=10, head="tsvm")
 
 
 # -------------------------------------------------------------------- ADGM
 def test_adgm_warmup_and_sdgm_samples_through_a(digits):
-    model = _model("adgm", num_classes=10, **SMALL_ADGM, warmup_steps=4)
+    model = seeded_model("adgm", num_classes=10, **SMALL_ADGM, warmup_steps=4)
     history = model.fit(digits.train(16), epochs=3, steps_per_epoch=1, verbose=0)
     np.testing.assert_allclose(history.history["beta"], [0.0, 0.25, 0.5])
-    sdgm = _model("sdgm", num_classes=10, **SMALL_ADGM)
+    sdgm = seeded_model("sdgm", num_classes=10, **SMALL_ADGM)
     # SDGM's decoder reads [z, y, a]: x is generated from a drawn from p(a|y,z).
     assert sdgm.decoder.input.shape[-1] == 4 + 10 + 3
     x = digits.x_test[:4]
@@ -181,7 +176,7 @@ def test_adgm_warmup_and_sdgm_samples_through_a(digits):
 
 # -------------------------------------------------------------------- M1+M2
 def test_m1_m2_samples_through_both_decoders_and_pretrains_m1(digits):
-    model = _model("m1_m2", num_classes=10, **SMALL_M1_M2, m1_pretrain_steps=2)
+    model = seeded_model("m1_m2", num_classes=10, **SMALL_M1_M2, m1_pretrain_steps=2)
     m2_before = [v.numpy().copy() for v in model.role_variables("m2")]
     model.fit(digits.train(16), epochs=1, steps_per_epoch=2, verbose=0)
     # M1 alone in its first steps: M2's weights have not moved.
