@@ -402,11 +402,14 @@ class ZooModel(keras.Model):
     latent_distribution = "normal"
 
     def latent_noise(self, n, seed_generator=None):
-        """`n` noise vectors of size `latent_dim` from `latent_distribution`, from the model's seed generator."""
-        seed = self.seed_generator if seed_generator is None else seed_generator
+        """`n` noise vectors of size `latent_dim` from `latent_distribution`, from the model's seed generator
+        (through `normal` / `uniform`, the one place a model draws its noise) or from `seed_generator`."""
+        shape = (n, self.latent_dim)
+        if seed_generator is None:
+            return self.uniform(shape) if self.latent_distribution == "uniform" else self.normal(shape)
         if self.latent_distribution == "uniform":
-            return keras.random.uniform((n, self.latent_dim), seed=seed)
-        return keras.random.normal((n, self.latent_dim), seed=seed)
+            return keras.random.uniform(shape, seed=seed_generator)
+        return keras.random.normal(shape, seed=seed_generator)
 
     def normal(self, shape):
         """Standard normal noise from the model's own seed generator."""
