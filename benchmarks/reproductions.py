@@ -154,10 +154,26 @@ def write(runs, curves, out, command):
     return figures
 
 
+def readme_table(runs):
+    """The README's table: one row per run, ours beside the paper's and the labels-alone baseline's."""
+    import pandas as pd
+
+    rows = []
+    for run in runs[runs["paper_error_pct"].notna()].itertuples():
+        reached = f"{run.epochs} of {run.target_epochs} epochs" + ("" if run.finished else ", resumable")
+        rows.append({"recipe": run.recipe, "paper": f"{run.paper_error_pct:.2f}",
+                     "ours (seed, epochs)": f"{run.test_error_pct:.2f} (seed {run.seed}, {reached})",
+                     "same net, labels alone": "" if pd.isna(run.baseline_error_pct)
+                     else f"{run.baseline_error_pct:.2f}",
+                     "wall clock": f"{run.wall_s / 3600:.1f} h", "commit": run.commit})
+    return report.markdown_table(pd.DataFrame(rows))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.reproductions", description=__doc__.split("\n")[0])
     parser.add_argument("folders", nargs="*", help="long-run folders (--backup-dir of `python -m recipes run`)")
     parser.add_argument("--out", default=None, help="results folder (default benchmarks/results/<cpu|gpu>)")
+    parser.add_argument("--readme", action="store_true", help="print the README's table instead")
     parser.add_argument("--from-csv", action="store_true",
                         help="rebuild the report from the CSVs already in --out (no run folders needed)")
     args = parser.parse_args(argv)
@@ -171,6 +187,9 @@ def main(argv=None):
         if not args.folders:
             parser.error("give the run folders, or --from-csv")
         runs, curves = tables(args.folders)
+    if args.readme:
+        print(readme_table(runs))
+        return 0
     write(runs, curves, out, report.command_line("benchmarks.reproductions"))
     print(report.markdown_table(runs))
     return 0

@@ -205,3 +205,5 @@ def test_reproductions_report_from_run_folders(tmp_path):
     text = (out / "reproductions.md").read_text()
     assert "improved_gan_mnist_100" in text and "Deviations that remain" in text
     assert reproductions.main(["--out", str(out), "--from-csv"]) == 0
+    table = reproductions.readme_table(runs)
+    assert "5.00 (seed 0, 3 of 10 epochs, resumable)" in table and "| 22.00 |" in table
