@@ -78,15 +78,15 @@ RECIPES = [
         name="m1_mnist_100", method="m1", dataset="mnist", labels=100, baseline=name_28("m2net", "mnist"),
         hparams={"arch": "mlp", "latent_dim": 50},
         scales={"cpu": _MNIST_CPU, "paper": {"steps": 600 * 1000, "batch_size": 100,
-                                             "hparams": {"binarize": "dynamic"},
+                                             "hparams": {"binarize": "dynamic", "arch": "m1_mnist"},
                                              "optimizers": {"vae": {"class_name": "Adam",
                                                                     "config": {"learning_rate": 3e-4}}}}},
         paper={"reference": "Kingma et al. 2014 (arXiv 1406.5298), Table 1, M1+TSVM, 100 labels",
                "metric": "error", "value": 0.1182},
         notes="Head: multinomial logistic regression instead of the paper's transductive SVM. Paper scale: "
-              "dynamically binarised pixels and Adam lr 3e-4 as Kingma's M1 (gpulearn_z_x.py). Deviations left: "
-              "the nets are the zoo's mlp trunk and generator, not the released M1's 784-500-500-(50) softplus "
-              "encoder and 50-500-500-784 softplus decoder (zoo.nets has no such architecture yet); batch 100 "
+              "dynamically binarised pixels, Adam lr 3e-4 and the m1_mnist nets (784-500-500-(50) softplus "
+              "encoder, 50-500-500-784 softplus decoder) as Kingma's M1 (gpulearn_z_x.py). Deviations left: "
+              "Keras initialisers; batch 100 "
               "(his: 1000, with weight decay n_batch / n_train and prior_sd 100); 1000 epochs (his released "
               "snapshot: 10,000+, with early stopping on the validation bound).",
     ),
@@ -103,6 +103,7 @@ RECIPES = [
         scales={"cpu": {**_MNIST_CPU, "hparams": {"m2_width": 0.5, "learning_rate": 1e-3}},
                 "paper": {"steps": 600 * 3500, "batch_size": 100,
                           "hparams": {"m1_pretrain_steps": 600 * 500, "hidden": 300, "reference_nets": True,
+                                      "arch": "m1_mnist",
                                       "binarize": "dynamic", "inactive_std": 0.1, "weighting": "paper"}}},
         paper={"reference": "Kingma et al. 2014 (arXiv 1406.5298), Table 1, M1+M2, 100 labels",
                "metric": "error", "value": 0.0333},
@@ -111,8 +112,8 @@ RECIPES = [
               "inactive units dropped (posterior-mean std <= 0.1) and M2 for 3000 epochs with one hidden layer "
               "of 300 softplus units per net (the 100-label run), z2 50, Eq. 9 weighting, Adam 3e-4, M1 on "
               "dynamically binarised pixels, z1 re-drawn from q(z1|x) of the grey images every step. "
-              "Deviations left: M1 keeps training while M2 trains (his is frozen after 10,000+ epochs); M1's "
-              "nets are the zoo's mlp (his: 2x500 softplus, zoo.nets has no such architecture yet); the drop "
+              "M1's nets are m1_mnist (his 2x500 softplus). Deviations left: M1 keeps training while M2 trains "
+              "(his is frozen after 10,000+ epochs); the drop "
               "is decided on one batch of 100 (his: 1,000 images); Keras initialisers, no weight prior; "
               "100 + 100 images per step (his: 1 + 499).",
     ),

@@ -56,6 +56,10 @@ COUNTS = {
         conv(5, 1, 32, False) + bn(32) + conv(3, 32, 64, False) + bn(64) + conv(3, 64, 64, False) + bn(64)
         + conv(3, 64, 128, False) + bn(128) + conv(3, 128, 128, False) + bn(128),
         dense(LATENT, 500, False) + bn(500) + dense(500, 500, False) + bn(500) + wn(500, 784)),
+    # Kingma et al. 2014's M1: 2 x 500 softplus each way.
+    ("m1_mnist", (28, 28, 1)): (
+        dense(784, 500) + dense(500, 500),
+        dense(LATENT, 500) + dense(500, 500) + dense(500, 784)),
 }
 
 # The head on the features: a plain dense layer, or the architecture's own.
@@ -84,7 +88,7 @@ def test_triple_gan_mnist_pair_nets_take_the_label_before_every_layer():
 
 def test_the_registered_architectures():
     assert nets.ARCHITECTURES == ("mlp", "conv_small", "dcgan", "improved_gan_mnist", "bad_gan_mnist",
-                                  "triple_gan_mnist", "conv_large")
+                                  "triple_gan_mnist", "m1_mnist", "conv_large")
     assert {arch for arch, _ in COUNTS} == set(nets.ARCHITECTURES)
     assert all(nets.get(name).name == name for name in nets.ARCHITECTURES)
 
@@ -133,8 +137,8 @@ def test_options_change_the_counts_as_they_should():
 
 def test_unknown_architecture_names_the_close_one_and_lists_the_known():
     with pytest.raises(ValueError, match=r"unknown architecture 'conv_smal'\. Did you mean 'conv_small'\? "
-                                         r"Known architectures: auto, bad_gan_mnist, conv_large, conv_small, dcgan, improved_gan_mnist, mlp, "
-                                         r"triple_gan_mnist\."):
+                                         r"Known architectures: auto, bad_gan_mnist, conv_large, conv_small, dcgan, improved_gan_mnist, m1_mnist, "
+                                         r"mlp, triple_gan_mnist\."):
         nets.resolve_arch("conv_smal", (8, 8, 1))
     with pytest.raises(ValueError, match="unknown architecture 'resnet'.*Known architectures: bad_gan_mnist, conv_large"):
         nets.features("resnet", (8, 8, 1))

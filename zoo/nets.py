@@ -35,6 +35,7 @@ virtual batch norm) and the `keras.Model` around a body. Registered:
   with batch norm's gamma kept.
 * `triple_gan_mnist`: Triple-GAN's MNIST nets: a five-block batch-norm
   convnet C, and D and G of (x, y) with the label before every layer.
+* `m1_mnist`: M1's encoder and decoder (Kingma et al. 2014): 2 x 500 softplus.
 * `conv_large`: the 32x32 SSL benchmark net of Improved-GAN's CIFAR-10/SVHN
   discriminator (Salimans et al. 2016, code of the paper; the "conv-large" of
   Laine & Aila 2017 at 96/192 filters, x4/3 with `width=4/3` for their
@@ -422,6 +423,29 @@ class TripleGANMNIST(Architecture):
         h = layers.Concatenate()([h, label])
         logit = WeightNormDense(1, train_scale=False, kernel_stddev=0.1, dtype="float32")(h)
         return keras.Model([image, label], logit, name=name)
+
+
+@register("m1_mnist")
+class M1MNIST(Architecture):
+    """Kingma et al. 2014's M1 nets (dpkingma/nips14-ssl, the released MNIST model): encoder 2 x 500
+    softplus (the posterior head on top is the method's), decoder 2 x 500 softplus then the pixels' logits."""
+
+    side = None
+
+    @staticmethod
+    def features(h, parts):
+        h = layers.Flatten()(h)
+        for _ in range(2):
+            h = layers.Dense(parts.units(500), activation="softplus")(h)
+        return h
+
+    @staticmethod
+    def generator(z, output_shape, parts):
+        h = z
+        for _ in range(2):
+            h = layers.Dense(parts.units(500), activation="softplus")(h)
+        h = layers.Dense(math.prod(output_shape), dtype="float32")(h)
+        return layers.Reshape(tuple(output_shape))(h)
 
 
 @register("conv_large")
