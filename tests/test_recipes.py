@@ -90,16 +90,18 @@ def test_a_long_run_resumes_from_its_backup_and_keeps_its_curve(tmp_path):
     from zoo.callbacks import read_curve
 
     backup = tmp_path / "run"
-    first = run("improved_gan_digits_50", seed=0, steps=40, backup_dir=str(backup))  # 1,297 // 64 = 20 a epoch
-    assert first["steps"] == 40
+    first = run("improved_gan_digits_50", seed=0, steps=20, backup_dir=str(backup))  # 1,297 // 64 = 20 a epoch
+    assert first["steps"] == 20
     curve = read_curve(str(backup / "curve.jsonl"))
-    assert [line["epoch"] for line in curve] == [1, 2] and [line["step"] for line in curve] == [20, 40]
+    assert [line["epoch"] for line in curve] == [1] and [line["step"] for line in curve] == [20]
     assert 1 - first["test_accuracy"] == pytest.approx(curve[-1]["test_error"], abs=1e-6)
     assert "live_test_error" not in curve[-1]  # improved_gan_digits_50 keeps no weight average
-    second = run("improved_gan_digits_50", seed=0, steps=60, backup_dir=str(backup))
+    second = run("improved_gan_digits_50", seed=0, steps=40, backup_dir=str(backup))
     curve = read_curve(str(backup / "curve.jsonl"))
-    assert [line["step"] for line in curve] == [20, 40, 60]  # resumed at step 40, not from 0
-    assert curve[2]["seconds"] >= curve[1]["seconds"]  # wall time summed over both processes
-    assert second["train_seconds"] < first["train_seconds"]  # one epoch trained, not three
+    assert [line["step"] for line in curve] == [20, 40]
+    lines = (backup / "curve.jsonl").read_text().splitlines()
+    assert len(lines) == 2  # the second process trained epoch 2 only: it resumed at step 20, not from 0
+    assert curve[1]["seconds"] >= curve[0]["seconds"]  # wall time summed over both processes
+    assert second["steps"] == 40
     info = json.loads((backup / "run.json").read_text())
     assert info["recipe"] == "improved_gan_digits_50" and len(info["segments"]) == 2
