@@ -45,7 +45,9 @@ class SGAN(ClassifierGAN, ZooModel):
         arch: "auto" (conv_small for 8x8, dcgan for 28x28/32x32, else mlp) or
             a name from `zoo.nets.ARCHITECTURES`.
         generator_loss: "feature_matching" or "non_saturating".
-        unlabeled_weight: w above (1 in both papers).
+        unlabeled_weight: w above (1 in both papers' equations; the
+            Improved-GAN and Bad GAN codes that produced their numbers weigh
+            real and fake by 0.5 each, w = 0.5, which their recipes use).
         dropout: dropout in D (Improved-GAN uses 0.5 in its conv nets).
         input_noise: std of Gaussian noise on D's input (Improved-GAN MNIST: 0.3).
         seed: seed of the model's noise.
