@@ -5,14 +5,16 @@ Digits, 50 labels (5 per class), batch 64, 600 steps, `arch="mlp"`
 and for `zoo.load("supervised", ...)` with exactly that net (weight-normalised
 where the method's discriminator is). Both are trained inside the test.
 
-Measured with `python -m tests.measured` (the suite's numerics, 2-core Xeon; test accuracy on
-the 500 digits test images, seeds 0 / 1 / 2 / 3 / 4 of model and label split):
+Measured with `python -m tests.measured -k test_beats_supervised_baseline -n 1` (the suite's
+numerics, 2-core Xeon, at commit 27f23d2: labelled batches by permutation, weight norm's
+data-dependent init in the weight-normed nets, Adam's epsilon of each reference code; test
+accuracy on the 500 digits test images, seeds 0 / 1 / 2 / 3 / 4 of model and label split):
 
-    supervised mlp                    0.862 / 0.828 / 0.862 / 0.874 / 0.850
-    supervised mlp, weight norm       0.872 / 0.830 / 0.868 / 0.872 / 0.850
-    catgan                            0.914 / 0.890 / 0.940 / 0.926 / 0.932  gain >= +0.052
-    improved_gan (weight norm)        0.904 / 0.874 / 0.918 / 0.904 / 0.906  gain >= +0.032
-    bad_gan (weight norm, no density) 0.914 / 0.878 / 0.938 / 0.908 / 0.922  gain >= +0.036
+    supervised mlp                    0.868 / 0.816 / 0.858 / 0.870 / 0.846
+    supervised mlp, weight norm       0.856 / 0.834 / 0.876 / 0.878 / 0.848
+    catgan                            0.918 / 0.900 / 0.942 / 0.914 / 0.932  gain >= +0.044
+    improved_gan (weight norm)        0.902 / 0.878 / 0.916 / 0.912 / 0.902  gain >= +0.034
+    bad_gan (weight norm, no density) 0.902 / 0.904 / 0.936 / 0.910 / 0.906  gain >= +0.032
 
 Each bar is the worst seed's gain less 0.01 (5 of the 500 test images). Triple-GAN is not here:
 at this budget its classifier's gain over the same mlp was -0.006 (seed 0) and within +-0.02 in
@@ -43,9 +45,9 @@ def baselines(digits50, learns_seed):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name,kwargs,weight_norm,margin", [
-    ("catgan", {}, False, 0.042),       # worst of 5 seeds +0.052
-    ("improved_gan", {}, True, 0.022),  # worst of 5 seeds +0.032
-    ("bad_gan", {}, True, 0.026),       # worst of 5 seeds +0.036
+    ("catgan", {}, False, 0.034),       # worst of 5 seeds +0.044
+    ("improved_gan", {}, True, 0.024),  # worst of 5 seeds +0.034
+    ("bad_gan", {}, True, 0.022),       # worst of 5 seeds +0.032
 ])
 def test_beats_supervised_baseline(name, kwargs, weight_norm, margin, digits50, baselines, learns_seed, request):
     got = accuracy(name, digits50, learns_seed, latent_dim=32, **kwargs)
