@@ -44,9 +44,10 @@ def supervised_accuracy(digits50, learns_seed):
 
 @pytest.mark.slow
 def test_m2_beats_supervised(digits50, supervised_accuracy, learns_seed, request):
-    # 400 steps of 64, over seeds 0-4 (python -m tests.measured): M2 0.904 / 0.894 / 0.936 / 0.922 /
-    # 0.896 vs supervised 0.838 / 0.806 / 0.854 / 0.888 / 0.868 (+0.066 / +0.088 / +0.082 / +0.034 /
-    # +0.028). Bar: the worst - 0.01 = +0.018. (Round 1: alpha 10 gave 0.890 against 0.916 for 2.6.)
+    # 400 steps of 64, over seeds 0-4 (python -m tests.measured, commit 61465f2, labelled batches by
+    # permutation): M2 0.898 / 0.894 / 0.938 / 0.908 / 0.896 vs supervised 0.832 / 0.814 / 0.856 /
+    # 0.880 / 0.856 (+0.066 / +0.080 / +0.082 / +0.028 / +0.040). Bar: the worst - 0.01 = +0.018.
+    # (Round 1: alpha 10 gave 0.890 against 0.916 for 2.6.)
     # The bar is for the weighting it was measured with, the two batch means alike (weighting="equal",
     # Maaløe's convention, M2's default before Eq. 9's). With Eq. 9's (weighting="paper", N_l = 50,
     # N_u = 1297), seed 0, the same 400 steps: 0.810 vs supervised 0.832 (-0.022; equal: 0.898): the
@@ -76,18 +77,22 @@ def test_m1_latent_features_beat_untrained_features(digits50, learns_seed, reque
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["adgm", "sdgm"])
-def test_auxiliary_models_beat_supervised(name, digits50, supervised_accuracy, learns_seed, request):
+@pytest.mark.parametrize("name,margin", [("adgm", 0.002), ("sdgm", 0.008)])
+def test_auxiliary_models_beat_supervised(name, margin, digits50, supervised_accuracy, learns_seed, request):
     """ADGM / SDGM with small heads, 300 steps of batch 32, warm-up over the first 100.
 
-    Measured over seeds 0-4 (python -m tests.measured): ADGM 0.870 / 0.872 / 0.924 / 0.922 / 0.898,
-    SDGM 0.870 / 0.872 / 0.930 / 0.922 / 0.898, vs the same classifier net trained on the labels
-    alone with the same steps, batch and learning rate: 0.824 / 0.802 / 0.840 / 0.866 / 0.830
-    (gains >= +0.046 for both). Bar: the worst - 0.01 = +0.036. (Round 1, 400 steps of 64, seed 0:
-    ADGM 0.930, SDGM 0.918 vs 0.838.)
+    Measured over seeds 0-4 (python -m tests.measured -k variational_learns, commit 61465f2: the
+    auxiliary a now enters q(y|a,x) at its first hidden layer, as Maaløe's code, and labelled
+    batches come by permutation): ADGM 0.872 / 0.882 / 0.914 / 0.894 / 0.886, SDGM 0.884 / 0.868 /
+    0.912 / 0.900 / 0.874, vs the same classifier net trained on the labels alone with the same
+    steps, batch and learning rate: 0.834 / 0.808 / 0.838 / 0.882 / 0.844 (gains ADGM +0.038 /
+    +0.074 / +0.076 / +0.012 / +0.042, SDGM +0.050 / +0.060 / +0.074 / +0.018 / +0.030). Bars: the
+    worst - 0.01 = +0.002 (ADGM), +0.008 (SDGM): at this budget the gain is real at every seed but
+    small at seed 3. (Before the change the two were identical at 4 of 5 seeds, a read linearly:
+    gains >= +0.046. Round 1, 400 steps of 64, seed 0: ADGM 0.930, SDGM 0.918 vs 0.838.)
     """
     supervised = supervised_accuracy(AUXILIARY_STEPS, AUXILIARY_BATCH)
     accuracy, _ = _accuracy(name, digits50, AUXILIARY_STEPS, learns_seed, AUXILIARY_BATCH, latent_dim=8, aux_dim=8, hidden=64,
                             warmup_steps=100, **SSL)
     report(request, accuracy=accuracy, baseline=supervised, gain=accuracy - supervised)
-    assert accuracy >= supervised + 0.036, (accuracy, supervised)
+    assert accuracy >= supervised + margin, (accuracy, supervised)
