@@ -37,7 +37,7 @@ import os
 
 from benchmarks import report
 
-COLUMNS = ["recipe", "method", "dataset", "labels", "seed", "epochs", "target_epochs", "finished", "test_error_pct",
+COLUMNS = ["recipe", "method", "dataset", "labels", "scale", "seed", "epochs", "target_epochs", "finished", "test_error_pct",
            "paper_error_pct", "baseline_error_pct", "baseline_recipe", "wall_s", "commit"]
 CURVE_COLUMNS = ["recipe", "seed", "epoch", "step", "test_error_pct", "seconds"]
 
@@ -72,9 +72,10 @@ def tables(folders):
         last = curve[-1]
         runs.append({
             "recipe": recipe.name, "method": recipe.method, "dataset": recipe.dataset, "labels": recipe.labels,
-            "seed": info["seed"], "epochs": last["epoch"], "target_epochs": round(info["steps"] / steps_per_epoch),
+            "scale": info["scale"], "seed": info["seed"], "epochs": last["epoch"], "target_epochs": round(info["steps"] / steps_per_epoch),
             "finished": row is not None, "test_error_pct": 100 * last["test_error"],
-            "paper_error_pct": 100 * recipe.paper["value"] if recipe.paper and info["scale"] == "paper" else None,
+            # the paper's number is the target of every long scale of the recipe (paper, epochs_100, ...)
+            "paper_error_pct": 100 * recipe.paper["value"] if recipe.paper and info["scale"] != "cpu" else None,
             "baseline_recipe": recipe.paper_baseline, "wall_s": last["seconds"],
             "commit": " ".join(dict.fromkeys(s["commit"] for s in info["segments"])),
         })
@@ -145,6 +146,10 @@ def write(runs, curves, out, command):
              "(one TensorFlow thread each, sharing the machine's two cores with other work), `commit`: the "
              "code of each process that trained it.\n\n")
     text += report.markdown_table(reproduced if len(reproduced) else runs) + "\n"
+    text += ("\nEach run: `ZOO_DATA_DIR=../shared/datasets TF_NUM_INTRAOP_THREADS=1 python -m recipes run RECIPE "
+             "--scale SCALE --seed SEED --steps EPOCHS_X_STEPS_PER_EPOCH --backup-dir DIR` (rerun to resume); the "
+             "baselines: " + ", ".join(f"`{r.recipe}` ({r.scale}, {r.epochs} epochs)"
+                                       for r in runs[runs["paper_error_pct"].isna()].itertuples()) + ".\n")
     for path in figures:
         text += f"\n![{os.path.basename(path)}]({os.path.basename(path)})\n"
     text += "\n## Deviations that remain, per recipe\n\n"

@@ -197,7 +197,8 @@ def test_reproductions_report_from_run_folders(tmp_path):
     assert ig["test_error_pct"] == pytest.approx(5.0) and ig["paper_error_pct"] == pytest.approx(0.93)
     assert ig["baseline_error_pct"] == pytest.approx(22.0)  # the baseline at epoch 3, not its last epoch
     assert ig["wall_s"] == 240.0 and ig["commit"] == "abc def"
-    assert list(runs.columns[:7]) == ["recipe", "method", "dataset", "labels", "seed", "epochs", "target_epochs"]
+    assert list(runs.columns[:8]) == ["recipe", "method", "dataset", "labels", "scale", "seed", "epochs",
+                                      "target_epochs"]
     out = tmp_path / "out"
     figures = reproductions.write(runs, curves, str(out), "python -m benchmarks.reproductions ...")
     assert [os.path.basename(f) for f in figures] == ["reproductions_improved_gan.png"]
