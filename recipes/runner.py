@@ -69,10 +69,12 @@ def train(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, steps=None, bac
 
         callbacks = [TestErrorCurve(data.x_test, data.y_test, os.path.join(backup_dir, "curve.jsonl"), eval_every),
                      keras.callbacks.BackupAndRestore(os.path.join(backup_dir, "backup"), delete_checkpoint=False)]
+    from zoo.base import DATA_INIT_IMAGES
+
     if backup_dir is not None:
         _record_segment(backup_dir, recipe, scale, seed, steps, batch_size, setting)
     if model.needs_data_init:
-        model.initialize(data.sample_images(500, seed))  # the reference codes initialise on 500 images
+        model.initialize(data.sample_images(DATA_INIT_IMAGES, seed))
     load = os.getloadavg()[0]  # how busy the machine was: other jobs slow `fit`'s wall time, not its CPU time
     start, start_cpu = time.perf_counter(), time.process_time()
     stream = data.train(batch_size, second_unlabeled=model.uses_second_unlabeled, **stream_options)

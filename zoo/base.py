@@ -42,6 +42,10 @@ CAPABILITIES = ("sample", "classify", "encode", "elbo", "log_prob")
 
 #: Batch size of `fit(SSLData)` when none is given: the SSL papers' usual minibatch.
 DEFAULT_BATCH_SIZE = 100
+#: Training images of a data-dependent initialisation (the Improved-GAN and Bad GAN codes use 500).
+DATA_INIT_IMAGES = 500
+#: The generators' noise distributions (`ZooModel.latent_noise`).
+LATENT_DISTRIBUTIONS = ("normal", "uniform")
 
 
 class CapabilityError(AttributeError):
@@ -297,7 +301,7 @@ class ZooModel(keras.Model):
             batch_size = int(batch_size or min(DEFAULT_BATCH_SIZE, len(x.x_train)))
             kwargs.setdefault("steps_per_epoch", max(1, len(x.x_train) // batch_size))
             if self.needs_data_init:
-                self.initialize(x.sample_images(500, self.seed))  # the reference codes initialise on 500
+                self.initialize(x.sample_images(DATA_INIT_IMAGES, self.seed))
             x, batch_size = x.train(batch_size, second_unlabeled=self.uses_second_unlabeled), None
         elif self.awaiting_data:
             self.build_from(x)
@@ -410,6 +414,12 @@ class ZooModel(keras.Model):
         if self.latent_distribution == "uniform":
             return keras.random.uniform(shape, seed=seed_generator)
         return keras.random.normal(shape, seed=seed_generator)
+
+    def _set_latent_distribution(self, distribution):
+        """In `__init__`: check and keep the method's `latent_distribution` argument."""
+        if distribution not in LATENT_DISTRIBUTIONS:
+            raise ValueError(f"latent_distribution must be one of {LATENT_DISTRIBUTIONS}; got {distribution!r}")
+        self.latent_distribution = distribution
 
     def normal(self, shape):
         """Standard normal noise from the model's own seed generator."""
@@ -733,7 +743,7 @@ def _first_images(x):
         x = x["x"]
     elif isinstance(x, (tuple, list)):
         x = x[0]
-    return x[:500]
+    return x[:DATA_INIT_IMAGES]
 
 
 def _replicas_in_sync():

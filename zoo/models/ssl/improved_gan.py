@@ -126,9 +126,7 @@ class ImprovedGAN(SGAN):
         self.label_smoothing = float(label_smoothing)
         self.learning_rate = float(learning_rate)
         self.virtual_batch_norm = int(virtual_batch_norm)
-        if latent_distribution not in ("normal", "uniform"):
-            raise ValueError(f"latent_distribution must be 'normal' or 'uniform'; got {latent_distribution!r}")
-        self.latent_distribution = latent_distribution
+        self._set_latent_distribution(latent_distribution)
         self.ema = None if ema is None else float(ema)
         resolved = nets.resolve_arch(arch, self.image_shape)
         self.features = nets.features(resolved, self.image_shape, dropout=self.dropout, input_noise=self.input_noise,

@@ -163,8 +163,6 @@ class TripleGAN(NetClassifier, ZooModel):
                 self.d_labeled_pairs is not None and self.d_labeled_pairs < 1):
             raise ValueError("balance_weight, weight_decay, pretrain_steps, d_pseudo_batch must be >= 0 and "
                              "d_labeled_pairs >= 1")
-        if latent_distribution not in ("normal", "uniform"):
-            raise ValueError(f"latent_distribution must be 'normal' or 'uniform'; got {latent_distribution!r}")
         self.balance_weight = float(balance_weight)
         self.weight_decay = float(weight_decay)
         self.pretrain_steps = int(pretrain_steps)
@@ -175,7 +173,7 @@ class TripleGAN(NetClassifier, ZooModel):
         self.anneal_start = None if anneal_start is None else int(anneal_start)
         self.anneal_every = int(anneal_every)
         self.anneal_rate = float(anneal_rate)
-        self.latent_distribution = latent_distribution
+        self._set_latent_distribution(latent_distribution)
         resolved = nets.resolve_arch(arch, self.image_shape)
         # C: exactly the supervised baseline's net (same arch, dropout, input noise).
         self.features, self.classifier_head = nets.classifier(
