@@ -291,3 +291,10 @@ def sample_mmd2(model, data, n=500, seed=1):
 
     labels = range(model.num_classes) if model.conditional else None
     return float(losses.mmd_squared(model.sample(n, labels=labels, seed=seed), data.x_test[:n], (1.0, 2.0, 4.0, 8.0)))
+
+
+def reconstruction_and_mmd2(model, data):
+    """(test reconstruction error from `evaluate`, `sample_mmd2`): the learns tests' two scores of a model
+    that both reconstructs and samples, compared before and after training."""
+    reconstruction = model.evaluate(data.test(), return_dict=True, verbose=0)["reconstruction"]
+    return reconstruction, sample_mmd2(model, data)
