@@ -66,3 +66,16 @@ def digits50(learns_seed):
     import zoo
 
     return zoo.data.load("digits", labels=50, seed=learns_seed)
+
+
+@pytest.fixture(scope="session")
+def digits_domain(tmp_path_factory):
+    """The digits domain classifier of `zoo.metrics` (the sample-quality tests' feature extractor), trained
+    once per run: its cache sits in the run's shared temporary root, so the second xdist worker loads what
+    the first trained (a worker that finds no cache yet trains its own; the cache writes are atomic)."""
+    import zoo
+    from zoo import metrics
+
+    cache = str(tmp_path_factory.getbasetemp().parent / "zoo-cache")
+    keras.utils.set_random_seed(0)
+    return metrics.DomainClassifier.for_data(zoo.data.load("digits", labels=50, seed=0), cache=cache), cache

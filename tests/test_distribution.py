@@ -33,7 +33,16 @@ def _patch_noise(model):
         n = shape[0]
         return tf.gather(table, tf.range(n) + tf.cast(replica, tf.int32) * n)
 
+    def uniform(shape, minval=0.0, maxval=1.0):  # WGAN-GP's interpolation weights
+        rest = tuple(int(d) for d in shape[1:])
+        table = tf.constant(np.random.default_rng(8).uniform(minval, maxval, size=(GLOBAL_BATCH,) + rest), tf.float32)
+        context = tf.distribute.get_replica_context()
+        replica = 0 if context is None else context.replica_id_in_sync_group
+        n = shape[0]
+        return tf.gather(table, tf.range(n) + tf.cast(replica, tf.int32) * n)
+
     model.normal = normal
+    model.uniform = uniform
     if hasattr(model, "draw_labels"):  # Triple-GAN's class labels of G: a fixed table too
         def draw_labels(n):
             table = tf.constant(np.arange(GLOBAL_BATCH) % 10, tf.int32)
@@ -67,6 +76,13 @@ def _build(name, kwargs, weights=None):
                              # The paper code's split of each (per-replica) unlabelled batch in halves picks
                              # other rows than the one-device split: off, to compare like with like.
                              "pseudo_real_pairs": False}),
+    # The GAN family: batch norm in D and G (dcgan), the per-example gradient penalty (wgan_gp), the
+    # clipping constraint applied by each replica's optimizer update (wgan). One critic step per step: with
+    # several, each replica splits its own rows into the critic minibatches, other rows than one device's.
+    ("dcgan", {"latent_dim": 8}),
+    ("wgan_gp", {"latent_dim": 8, "critic_steps": 1}),
+    ("wgan", {"latent_dim": 8, "critic_steps": 1, "clip": 0.05}),
+    ("sngan", {"latent_dim": 8, "critic_steps": 1}),  # the power iteration's u, updated on every replica
 ])
 def test_mirrored_step_equals_single_device_step(name, kwargs, strategy):
     data = zoo.data.load("digits", labels=20)

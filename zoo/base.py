@@ -299,10 +299,11 @@ class ZooModel(keras.Model):
         if isinstance(x, SSLData):
             self.build_from(x)
             batch_size = int(batch_size or min(DEFAULT_BATCH_SIZE, len(x.x_train)))
-            kwargs.setdefault("steps_per_epoch", max(1, len(x.x_train) // batch_size))
+            images_per_step = batch_size * self.unlabeled_batches_per_step
+            kwargs.setdefault("steps_per_epoch", max(1, len(x.x_train) // images_per_step))
             if self.needs_data_init:
                 self.initialize(x.sample_images(DATA_INIT_IMAGES, self.seed))
-            x, batch_size = x.train(batch_size, second_unlabeled=self.uses_second_unlabeled), None
+            x, batch_size = x.train(images_per_step, second_unlabeled=self.uses_second_unlabeled), None
         elif self.awaiting_data:
             self.build_from(x)
         if self.needs_data_init:
@@ -316,6 +317,9 @@ class ZooModel(keras.Model):
     # ------------------------------------------- data-dependent initialisation
     #: Whether a `train(..., second_unlabeled=True)` stream helps: `fit(SSLData)` then asks for `"x2"`.
     uses_second_unlabeled: bool = False
+    #: Unlabelled minibatches one `train_step` consumes, concatenated in `"x"` (a WGAN's critic steps on
+    #: n_critic fresh minibatches per generator step): `fit(SSLData, batch_size=m)` then streams m times this.
+    unlabeled_batches_per_step: int = 1
 
     @property
     def needs_data_init(self) -> bool:

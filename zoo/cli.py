@@ -147,8 +147,10 @@ def _train(args):
 
     callbacks = [SampleGrid(out, every=args.samples_every)] if args.samples_every and model.can("sample") else []
     start = time.perf_counter()
-    history = model.fit(data.train(args.batch_size), epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-                        callbacks=callbacks, verbose=args.verbose, shuffle=False)
+    # fit(SSLData) builds the stream the method asks for (critic minibatches, a second unlabelled batch, its
+    # data-dependent initialisation), as in Python.
+    history = model.fit(data, batch_size=args.batch_size, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+                        callbacks=callbacks, verbose=args.verbose)
     seconds = time.perf_counter() - start
     test = model.evaluate(data.test(), return_dict=True, verbose=0) if model.eval_log_names or model.can(
         "classify") else {}

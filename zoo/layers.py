@@ -230,6 +230,111 @@ class WeightNormConv2D(_layers.Layer):
                 "strides": self.strides, "padding": self.padding, "use_bias": self.use_bias}
 
 
+# ------------------------------------------------------- spectral normalisation
+def spectral_normalize(kernel, u, power_iterations=1):
+    """(W / sigma(W), u'): the kernel divided by its largest singular value, estimated by power iteration.
+
+    Miyato et al. 2018 (arXiv 1802.05957), Alg. 1: with W the kernel as an
+    (inputs, outputs) matrix (a convolution's spatial and input axes
+    flattened) and u the running estimate of its first left singular vector,
+    v <- normalize(u W^T), u' <- normalize(v W), sigma = v W u'^T. u and v
+    are constants for the gradient, which flows through sigma(W) as the paper
+    derives (Eq. 12): unlike `keras.layers.SpectralNormalization`, which
+    writes W / sigma back into the kernel and differentiates as if sigma
+    were fixed.
+    """
+    w = ops.reshape(kernel, (-1, kernel.shape[-1]))
+    for _ in range(int(power_iterations)):
+        v = _unit(ops.matmul(u, ops.transpose(w)))
+        u = _unit(ops.matmul(v, w))
+    u, v = ops.stop_gradient(u), ops.stop_gradient(v)
+    sigma = ops.sum(ops.matmul(v, w) * u)
+    return kernel / sigma, u
+
+
+def _unit(x, eps=1e-12):
+    return x / ops.sqrt(ops.sum(ops.square(x)) + eps)
+
+
+class _SpectralNorm(_layers.Layer):
+    """Base of the spectrally normalised layers: the kernel, the bias and the singular-vector estimate u
+    (a non-trainable weight, updated in training only; the same on every replica)."""
+
+    def __init__(self, use_bias=True, power_iterations=1, **kwargs):
+        super().__init__(**kwargs)
+        if int(power_iterations) < 1:
+            raise ValueError(f"power_iterations must be >= 1; got {power_iterations!r}")
+        self.use_bias = use_bias
+        self.power_iterations = int(power_iterations)
+
+    def _build_weights(self, kernel_shape):
+        self.kernel = self.add_weight(name="kernel", shape=kernel_shape, initializer="glorot_uniform")
+        outputs = kernel_shape[-1]
+        self.bias = self.add_weight(name="bias", shape=(outputs,), initializer="zeros") if self.use_bias else None
+        self.u = self.add_weight(name="u", shape=(1, outputs), initializer=keras.initializers.RandomNormal(),
+                                 trainable=False, aggregation="only_first_replica")
+
+    def normalized_kernel(self, training=False):
+        kernel, u = spectral_normalize(self.kernel, self.u, self.power_iterations)
+        if training:
+            self.u.assign(u)
+        return kernel
+
+    def _add_bias(self, y):
+        return y + ops.cast(self.bias, y.dtype) if self.bias is not None else y
+
+    def get_config(self):
+        return {**super().get_config(), "use_bias": self.use_bias, "power_iterations": self.power_iterations}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class SpectralNormDense(_SpectralNorm):
+    """Dense layer y = x (W / sigma(W)) + b (Miyato et al. 2018; see `spectral_normalize`)."""
+
+    def __init__(self, units, use_bias=True, power_iterations=1, **kwargs):
+        super().__init__(use_bias, power_iterations, **kwargs)
+        self.units = int(units)
+
+    def build(self, input_shape):
+        self._build_weights((int(input_shape[-1]), self.units))
+
+    def call(self, inputs, training=False):
+        kernel = self.normalized_kernel(training)
+        return self._add_bias(ops.matmul(inputs, ops.cast(kernel, inputs.dtype)))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class SpectralNormConv2D(_SpectralNorm):
+    """2-D convolution with the kernel divided by its spectral norm (the kernel as a (k*k*in, out) matrix,
+    as the paper and its code do)."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="same", use_bias=True, power_iterations=1, **kwargs):
+        super().__init__(use_bias, power_iterations, **kwargs)
+        self.filters, self.kernel_size, self.strides, self.padding = int(filters), int(kernel_size), int(strides), padding
+
+    def build(self, input_shape):
+        self._build_weights((self.kernel_size, self.kernel_size, int(input_shape[-1]), self.filters))
+
+    def call(self, inputs, training=False):
+        kernel = self.normalized_kernel(training)
+        y = ops.conv(inputs, ops.cast(kernel, inputs.dtype), strides=self.strides, padding=self.padding)
+        return self._add_bias(y)
+
+    def compute_output_shape(self, input_shape):
+        return _layers.Conv2D(self.filters, self.kernel_size, strides=self.strides,
+                              padding=self.padding).compute_output_shape(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+                "strides": self.strides, "padding": self.padding}
+
+
 # ----------------------------------------------------- minibatch discrimination
 @keras.saving.register_keras_serializable(package="zoo")
 class MinibatchDiscrimination(_layers.Layer):

@@ -217,6 +217,43 @@ def fake_logit_loss(logits):
     return ops.mean(ops.softplus(logits))
 
 
+def minimax_generator_loss(logits):
+    """E log(1 - sigmoid(l)) on G's samples: the generator's side of the minimax game (Goodfellow et al. 2014,
+    Eq. 1), which saturates while D rejects the samples confidently; `real_logit_loss` is the non-saturating
+    alternative the same paper recommends in practice."""
+    return -fake_logit_loss(logits)
+
+
+# ----------------------------------------------------------- Wasserstein
+# Arjovsky, Chintala & Bottou 2017 (arXiv 1701.07875), Eq. 3 and Alg. 1: the critic f maximises
+# E f(x) - E f(G(z)), an estimate of the Wasserstein-1 distance when f is 1-Lipschitz; G minimises -E f(G(z)).
+def wasserstein_critic_loss(real_scores, fake_scores):
+    """E f(G(z)) - E f(x): the critic's loss, minus its Wasserstein estimate."""
+    return ops.mean(fake_scores) - ops.mean(real_scores)
+
+
+def wasserstein_generator_loss(fake_scores):
+    """-E f(G(z))."""
+    return -ops.mean(fake_scores)
+
+
+def gradient_penalty(critic, real, fake, epsilon, target=1.0):
+    """E (||grad f(x_hat)||_2 - target)^2 at x_hat = eps x + (1 - eps) x~ (Gulrajani et al. 2017, arXiv
+    1704.00028, Eq. 3 and Alg. 1, with eps ~ U[0, 1] per example, drawn by the caller). The gradient is taken
+    per example (the scores are summed: each score depends on its own x_hat only) and keeps its graph, so the
+    penalty's gradient reaches the critic's weights."""
+    shape = [-1] + [1] * (len(real.shape) - 1)
+    epsilon = ops.reshape(ops.cast(epsilon, real.dtype), shape)
+    interpolates = epsilon * real + (1.0 - epsilon) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(interpolates)
+        total = ops.sum(critic(interpolates))
+    gradients = tape.gradient(total, interpolates)
+    # The small constant keeps the norm's derivative finite where a gradient vanishes.
+    norms = ops.sqrt(ops.sum(ops.square(ops.reshape(gradients, (ops.shape(gradients)[0], -1))), axis=-1) + 1e-12)
+    return ops.mean(ops.square(norms - target))
+
+
 def kplus1_real_loss_smoothed(logits, smoothing):
     """One-sided label smoothing of the K+1 real term (Salimans et al. 2016, Sec. 3.4).
 

@@ -110,12 +110,20 @@ def check_shape(arch, shape):
 class Parts:
     """The options of one `features` / `generator` call, as the layers an architecture's body builds from."""
 
-    def __init__(self, *, width=1.0, dropout=0.0, weight_norm=False, virtual_batch=0):
+    def __init__(self, *, width=1.0, dropout=0.0, weight_norm=False, virtual_batch=0, batch_norm=False,
+                 spectral_norm=False):
         self.width, self.rate, self.virtual_batch = width, dropout, virtual_batch
+        self.feature_batch_norm, self.feature_batch_norm_used = batch_norm, False
+        if weight_norm and spectral_norm:
+            raise ValueError("weight_norm and spectral_norm are two parametrisations of one kernel: pick one")
         if weight_norm:
             from zoo.layers import WeightNormConv2D, WeightNormDense
 
             self.dense, self.conv = WeightNormDense, WeightNormConv2D
+        elif spectral_norm:
+            from zoo.layers import SpectralNormConv2D, SpectralNormDense
+
+            self.dense, self.conv = SpectralNormDense, SpectralNormConv2D
         else:
             self.dense, self.conv = layers.Dense, layers.Conv2D
 
@@ -129,6 +137,19 @@ class Parts:
 
     def batch_norm(self, scale=True):
         return _batch_norm(self.virtual_batch, scale)
+
+    def before_norm(self, first=False):
+        """Keyword arguments of the layer that `hidden_norm` will follow: no bias where batch norm comes next
+        (its offset takes the bias's place; a bias there only gets round-off gradients)."""
+        return {"use_bias": False} if self.feature_batch_norm and not first else {}
+
+    def hidden_norm(self, h, first=False):
+        """Batch norm after a feature trunk's hidden layer where the call asked for it (`batch_norm=True`),
+        except after the first, which sees the pixels (DCGAN's discriminator, Radford et al. 2015, Sec. 3)."""
+        if not self.feature_batch_norm:
+            return h
+        self.feature_batch_norm_used = True
+        return h if first else _batch_norm()(h)
 
 
 class Architecture:
@@ -211,8 +232,9 @@ class MLP(Architecture):
     @staticmethod
     def features(h, parts):
         h = layers.Flatten()(h)
-        for n in (1000, 500, 250):
-            h = parts.dense(parts.units(n))(h)
+        for i, n in enumerate((1000, 500, 250)):
+            h = parts.dense(parts.units(n), **parts.before_norm(first=i == 0))(h)
+            h = parts.hidden_norm(h, first=i == 0)
             h = layers.LeakyReLU(0.2)(h)
             h = parts.dropout(h)
         return h
@@ -236,8 +258,9 @@ class ConvSmall(Architecture):
 
     @staticmethod
     def features(h, parts):
-        for filters, stride in ((32, 1), (64, 2), (128, 2)):
-            h = parts.conv(parts.units(filters), 3, strides=stride, padding="same")(h)
+        for i, (filters, stride) in enumerate(((32, 1), (64, 2), (128, 2))):
+            h = parts.conv(parts.units(filters), 3, strides=stride, padding="same", **parts.before_norm(i == 0))(h)
+            h = parts.hidden_norm(h, first=i == 0)
             h = layers.LeakyReLU(0.2)(h)
             h = parts.dropout(h)
         return layers.GlobalAveragePooling2D()(h)
@@ -255,8 +278,9 @@ class DCGAN(Architecture):
 
     @staticmethod
     def features(h, parts):
-        for filters in (64, 128):
-            h = parts.conv(parts.units(filters), 4, strides=2, padding="same")(h)
+        for i, filters in enumerate((64, 128)):
+            h = parts.conv(parts.units(filters), 4, strides=2, padding="same", **parts.before_norm(i == 0))(h)
+            h = parts.hidden_norm(h, first=i == 0)
             h = layers.LeakyReLU(0.2)(h)
             h = parts.dropout(h)
         return layers.Flatten()(h)
@@ -484,7 +508,8 @@ class ConvLarge(Architecture):
 
 
 # ------------------------------------------------------------------ features
-def features(arch, input_shape, *, dropout=0.0, input_noise=0.0, width=1.0, weight_norm=False, name="features"):
+def features(arch, input_shape, *, dropout=0.0, input_noise=0.0, width=1.0, weight_norm=False, batch_norm=False,
+             spectral_norm=False, name="features"):
     """Image -> feature vector.
 
     Args:
@@ -497,14 +522,22 @@ def features(arch, input_shape, *, dropout=0.0, input_noise=0.0, width=1.0, weig
         width: multiplier of the number of units/filters.
         weight_norm: weight-normalized dense/conv layers (Salimans & Kingma
             2016), as in Improved-GAN's and Triple-GAN's discriminators.
+        batch_norm: batch norm after every hidden layer but the first (the
+            DCGAN discriminator); `mlp`, `conv_small` and `dcgan` have it.
+        spectral_norm: spectrally normalised dense/conv layers (Miyato et
+            al. 2018, `zoo.layers.SpectralNormDense`), as in SNGAN's D.
     """
     check_shape(arch, input_shape)
-    parts = Parts(width=width, dropout=dropout, weight_norm=weight_norm)
+    parts = Parts(width=width, dropout=dropout, weight_norm=weight_norm, batch_norm=batch_norm,
+                  spectral_norm=spectral_norm)
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     h = inputs
     if input_noise:
         h = layers.GaussianNoise(input_noise)(h)
-    return keras.Model(inputs, get(arch).features(h, parts), name=name)
+    outputs = get(arch).features(h, parts)
+    if batch_norm and not parts.feature_batch_norm_used:
+        raise ValueError(f"net {arch!r} has no batch-norm option for its feature trunk (mlp, conv_small and dcgan do)")
+    return keras.Model(inputs, outputs, name=name)
 
 
 # ----------------------------------------------------------------- generator
@@ -571,9 +604,18 @@ def classifier_head(arch, units, input_dim, name):
     return dense_head(units, input_dim, name) if head is None else head(input_dim, units, name)
 
 
-def dense_head(units, input_dim, name):
+def dense_head(units, input_dim, name, use_bias=True):
     """A float32 linear layer on a feature vector, built at once."""
-    head = layers.Dense(units, dtype="float32", name=name)
+    head = layers.Dense(units, use_bias=use_bias, dtype="float32", name=name)
+    head.build((None, int(input_dim)))
+    return head
+
+
+def spectral_norm_head(units, input_dim, name, use_bias=True):
+    """A spectrally normalised float32 linear layer on a feature vector (SNGAN's last layer), built at once."""
+    from zoo.layers import SpectralNormDense
+
+    head = SpectralNormDense(units, use_bias=use_bias, dtype="float32", name=name)
     head.build((None, int(input_dim)))
     return head
 

@@ -1,8 +1,8 @@
-"""Implicit generative models without labels: adversarial inference and moment matching.
+"""Implicit generative models trained without labels: the GAN family and adversarial inference.
 
-`bigan`, `ali` (and its K+1 variant `ali_ssl`, which lives with them),
-`bigbigan`, `gmmn`, `gmmn_ae`. Unconditional and conditional GANs (WGAN-GP,
-SNGAN, ...) go here too.
+`gan` and `dcgan` (gan.py, with `ImageGAN`, the base of the image GANs),
+`wgan` and `wgan_gp` (wgan.py), `sngan` and `sngan_projection` (sngan.py), `bigan`, `ali` (and its K+1
+variant `ali_ssl`, which lives with them), `bigbigan`, `gmmn`, `gmmn_ae`.
 """
 
-from zoo.models.gan import bigan, bigbigan, gmmn  # noqa: F401
+from zoo.models.gan import bigan, bigbigan, gan, gmmn, sngan, wgan  # noqa: F401

@@ -1,0 +1,229 @@
+"""The GAN family's samplers (gan, dcgan, wgan, wgan_gp, sngan, sngan_projection): harness, losses against
+the papers' formulas, n_critic minibatches, weight clipping, spectral norm against numpy's SVD, and "it
+learns" (FID against an untrained G)."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from tests.harness import run_method_test
+from tests.measured import report
+from zoo import losses, metrics
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,kwargs", [
+    ("gan", {"latent_dim": 8}),
+    ("gan", {"latent_dim": 8, "generator_loss": "minimax", "critic_steps": 2}),
+    ("dcgan", {"latent_dim": 8}),
+    # c = 0.1: at the paper's 0.01 a fresh critic's scores are ~1e-10 and G's first RMSprop steps move its
+    # batch-norm scales by less than float32 resolves (test_wgan_clips_every_critic_weight... uses 0.02).
+    ("wgan", {"latent_dim": 8, "critic_steps": 2, "clip": 0.1}),
+    ("wgan_gp", {"latent_dim": 8, "critic_steps": 2}),
+    ("sngan", {"latent_dim": 8, "critic_steps": 2}),
+    ("sngan_projection", {"latent_dim": 8, "critic_steps": 2}),
+])
+def test_harness(name, kwargs, tmp_path):
+    run_method_test(name, kwargs, tmp_path=tmp_path)
+
+
+# ------------------------------------------------------------------ losses, by hand
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def test_gan_losses_are_goodfellow_eq1():
+    logits = np.array([-2.0, 0.0, 0.5, 3.0], "float32")
+    d = _sigmoid(logits)
+    np.testing.assert_allclose(losses.minimax_generator_loss(logits), np.mean(np.log(1.0 - d)), rtol=1e-5)
+    np.testing.assert_allclose(losses.real_logit_loss(logits), -np.mean(np.log(d)), rtol=1e-5)
+    model = zoo.load("gan", input_shape=(8, 8, 1), latent_dim=4)
+    real, fake = np.array([1.0, -1.0], "float32"), np.array([0.5, 2.0], "float32")
+    np.testing.assert_allclose(model.d_objective(real, fake),
+                               -np.mean(np.log(_sigmoid(real))) - np.mean(np.log(1.0 - _sigmoid(fake))), rtol=1e-5)
+
+
+def test_wasserstein_losses():
+    real, fake = np.array([1.0, 3.0], "float32"), np.array([-1.0, 0.0, 2.0, 3.0], "float32")
+    np.testing.assert_allclose(losses.wasserstein_critic_loss(real, fake), 1.0 - 2.0)
+    np.testing.assert_allclose(losses.wasserstein_generator_loss(fake), -1.0)
+
+
+def test_gradient_penalty_on_critics_with_known_gradients():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(6, 2, 2, 1)).astype("float32")
+    fake = rng.normal(size=(6, 2, 2, 1)).astype("float32")
+    epsilon = rng.uniform(size=6).astype("float32")
+    # f(x) = w . x: the gradient is w everywhere, so the penalty is (||w|| - 1)^2 whatever eps is.
+    w = tf.constant(rng.normal(size=(4,)).astype("float32"))
+
+    def linear(x):
+        return tf.linalg.matvec(tf.reshape(x, (-1, 4)), w)
+
+    np.testing.assert_allclose(losses.gradient_penalty(linear, real, fake, epsilon),
+                               (np.linalg.norm(w.numpy()) - 1.0) ** 2, rtol=1e-5)
+    # f(x) = ||x||^2 / 2: the gradient at x_hat is x_hat itself, eps weighting the real image (Eq. 3).
+    x_hat = epsilon[:, None, None, None] * real + (1.0 - epsilon[:, None, None, None]) * fake
+    expected = np.mean((np.linalg.norm(x_hat.reshape(6, -1), axis=1) - 1.0) ** 2)
+    np.testing.assert_allclose(
+        losses.gradient_penalty(lambda x: 0.5 * tf.reduce_sum(tf.reshape(x, (-1, 4)) ** 2, -1), real, fake, epsilon),
+        expected, rtol=1e-5)
+    # The penalty's gradient reaches the critic's weights (it is part of the critic's loss).
+    with tf.GradientTape() as tape:
+        tape.watch(w)
+        penalty = losses.gradient_penalty(linear, real, fake, epsilon)
+    np.testing.assert_allclose(tape.gradient(penalty, w),
+                               2.0 * (np.linalg.norm(w.numpy()) - 1.0) * w.numpy() / np.linalg.norm(w.numpy()),
+                               rtol=1e-4)
+
+
+def test_hinge_losses_of_sngan():
+    model = zoo.load("sngan", input_shape=(8, 8, 1), latent_dim=4)
+    real, fake = np.array([2.0, 0.5, -1.0], "float32"), np.array([-3.0, 0.0, 1.5], "float32")
+    expected = np.mean(np.maximum(0, 1 - real)) + np.mean(np.maximum(0, 1 + fake))
+    np.testing.assert_allclose(model.d_objective(real, fake), expected, rtol=1e-6)
+    np.testing.assert_allclose(model.g_objective(fake), -np.mean(fake), rtol=1e-6)
+
+
+# ------------------------------------------------------------------ spectral norm
+def test_spectral_norm_against_numpy_svd():
+    from zoo.layers import SpectralNormConv2D, SpectralNormDense, spectral_normalize
+
+    rng = np.random.default_rng(0)
+    kernel = rng.normal(size=(3, 3, 2, 5)).astype("float32")
+    sigma = np.linalg.svd(kernel.reshape(-1, 5), compute_uv=False)[0]
+    u = rng.normal(size=(1, 5)).astype("float32")
+    normalized, u_next = spectral_normalize(kernel, u, power_iterations=50)
+    np.testing.assert_allclose(np.asarray(normalized), kernel / sigma, rtol=1e-4)
+    np.testing.assert_allclose(np.linalg.svd(np.asarray(normalized).reshape(-1, 5), compute_uv=False)[0], 1.0,
+                               rtol=1e-4)
+    # One power-iteration step per training call: u converges over calls, as Alg. 1 amortises it.
+    layer = SpectralNormConv2D(5, 3)
+    layer.build((None, 8, 8, 2))
+    layer.kernel.assign(kernel)
+    x = rng.normal(size=(4, 8, 8, 2)).astype("float32")
+    frozen = np.asarray(layer.u.numpy()).copy()
+    layer(x, training=False)
+    np.testing.assert_array_equal(layer.u.numpy(), frozen)  # inference leaves u alone
+    for _ in range(30):
+        layer(x, training=True)
+    np.testing.assert_allclose(np.asarray(layer(x, training=True)),
+                               np.asarray(keras.ops.conv(x, kernel / sigma, padding="same")), rtol=1e-3, atol=1e-4)
+    # The gradient flows through sigma(W) (Eq. 12): at the converged u it is the derivative of W / sigma_max(W),
+    # checked by central differences with numpy's SVD.
+    dense = SpectralNormDense(3, use_bias=False)
+    dense.build((None, 4))
+    w = rng.normal(size=(4, 3)).astype("float32")
+    dense.kernel.assign(w)
+    for _ in range(50):
+        dense(np.ones((1, 4), "float32"), training=True)
+    inputs = rng.normal(size=(6, 4)).astype("float32")
+    weights = rng.normal(size=(6, 3)).astype("float32")
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(dense(inputs, training=False) * weights)
+    gradient = tape.gradient(loss, dense.kernel.value)
+
+    def f(matrix):
+        return np.sum(inputs @ (matrix / np.linalg.svd(matrix, compute_uv=False)[0]) * weights)
+
+    numeric = np.zeros_like(w, dtype="float64")
+    for index in np.ndindex(w.shape):
+        step = np.zeros_like(w, dtype="float64")
+        step[index] = 1e-4
+        numeric[index] = (f(w + step) - f(w - step)) / 2e-4
+    np.testing.assert_allclose(np.asarray(gradient), numeric, rtol=1e-2, atol=1e-3)
+    fixed_sigma = inputs.T @ weights / np.linalg.svd(w, compute_uv=False)[0]
+    assert np.abs(numeric - fixed_sigma).max() > 0.05  # the sigma term matters: not the fixed-sigma gradient
+
+
+def test_projection_discriminator_is_psi_plus_the_label_projection():
+    model = zoo.load("sngan_projection", input_shape=(8, 8, 1), num_classes=10, latent_dim=4)
+    x = np.random.default_rng(0).uniform(-1, 1, (3, 8, 8, 1)).astype("float32")
+    labels = np.array([0, 4, 9])
+    phi = np.asarray(model.discriminator_features(x))
+    psi = np.asarray(model.discriminator_head(phi))[:, 0]
+    embedding = np.asarray(model.class_embedding(np.eye(10, dtype="float32")))  # V (spectrally normalised) per class
+    np.testing.assert_allclose(np.asarray(model.scores(x, labels)), psi + np.sum(embedding[labels] * phi, -1),
+                               rtol=1e-4, atol=1e-5)
+    assert model.capabilities == ("sample",) and model.sample(4, labels=[1, 2, 3, 4]).shape == (4, 8, 8, 1)
+
+
+# ------------------------------------------------------------ n_critic and clipping
+def test_critic_steps_take_their_own_minibatches(digits50):
+    model = zoo.load("wgan_gp", latent_dim=8, critic_steps=3)
+    seen = []
+    original = model.discriminator_losses
+
+    def spy(x, z, training=True):
+        seen.append(x.shape[0])
+        return original(x, z, training)
+
+    model.discriminator_losses = spy
+    model.fit(digits50, batch_size=16, epochs=1, steps_per_epoch=2, verbose=0)
+    assert seen == [16, 16, 16]  # traced once: three critic minibatches of m = 16 per generator step
+    assert model.role_optimizers["d"].iterations.numpy() == 6 and model.role_optimizers["g"].iterations.numpy() == 2
+    with pytest.raises((ValueError, tf.errors.InvalidArgumentError), match="divide by critic_steps"):
+        model.fit(digits50.train(16), epochs=1, steps_per_epoch=1, verbose=0)  # 16 images, 3 critic steps
+
+
+def test_wgan_clips_every_critic_weight_and_survives_saving(digits50, tmp_path):
+    model = zoo.load("wgan", latent_dim=8, clip=0.02, critic_steps=2)
+    model.fit(digits50, batch_size=16, epochs=1, steps_per_epoch=3, verbose=0)
+    critic = model.role_variables("d")
+    assert critic and all(np.abs(v.numpy()).max() <= 0.02 + 1e-7 for v in critic)
+    assert any(np.abs(v.numpy()).max() > 0.019 for v in critic)  # the clip is reached, not vacuous
+    path = str(tmp_path / "wgan.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    loaded.fit(digits50, batch_size=16, epochs=1, steps_per_epoch=1, verbose=0)
+    assert all(np.abs(v.numpy()).max() <= 0.02 + 1e-7 for v in loaded.role_variables("d"))
+
+
+def test_bad_settings_are_clear_errors():
+    with pytest.raises(ValueError, match="generator_loss"):
+        zoo.load("gan", input_shape=(8, 8, 1), generator_loss="saturating")
+    with pytest.raises(ValueError, match="critic_steps"):
+        zoo.load("wgan", input_shape=(8, 8, 1), critic_steps=0)
+    with pytest.raises(ValueError, match="clip"):
+        zoo.load("wgan", input_shape=(8, 8, 1), clip=0.0)
+    with pytest.raises(ValueError, match="penalty_weight"):
+        zoo.load("wgan_gp", input_shape=(8, 8, 1), penalty_weight=-1.0)
+    with pytest.raises(ValueError, match="batch-norm"):
+        zoo.load("dcgan", input_shape=(28, 28, 1), arch="improved_gan_mnist")
+
+
+def test_dcgan_discriminator_has_batch_norm_but_not_on_its_input_layer():
+    model = zoo.load("dcgan", input_shape=(28, 28, 1), latent_dim=8)
+    kinds = [type(layer).__name__ for layer in model.discriminator_features.layers]
+    assert kinds.index("BatchNormalization") > kinds.index("Conv2D") + 1  # after the second conv, not the first
+    assert kinds.count("BatchNormalization") == 1 and kinds.count("Conv2D") == 2
+    assert "BatchNormalization" not in [type(layer).__name__ for layer in
+                                         zoo.load("wgan_gp", input_shape=(28, 28, 1)).discriminator_features.layers]
+
+
+# ---------------------------------------------------------------------- it learns
+@pytest.mark.slow
+@pytest.mark.parametrize("name,kwargs,steps,bar", [
+    ("gan", {}, 300, 1.0),
+    ("dcgan", {}, 300, 1.0),
+    ("wgan", {}, 300, 1.0),
+    ("wgan_gp", {}, 300, 1.0),
+    ("sngan", {}, 300, 1.0),
+    ("sngan_projection", {}, 300, 1.0),
+])
+def test_gan_learns_to_sample(name, kwargs, steps, bar, digits_domain, learns_seed, request):
+    _, cache = digits_domain
+    data = zoo.data.load("digits", seed=learns_seed)  # every image labelled (sngan_projection reads the labels)
+    keras.utils.set_random_seed(learns_seed)
+    model = zoo.load(name, input_shape=data.input_shape, seed=learns_seed, **kwargs)
+
+    def fid():
+        return metrics.evaluate(model, data, n=500, cache=cache, seed=0, metrics=["fid"])["fid"]
+
+    untrained = fid()
+    model.fit(data, batch_size=64, epochs=1, steps_per_epoch=steps, verbose=0)
+    trained = fid()
+    report(request, fid_ratio=trained / untrained, fid=trained)
+    assert trained <= bar * untrained, (untrained, trained)
