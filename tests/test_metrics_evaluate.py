@@ -14,8 +14,8 @@ from zoo.metrics import extractors
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("zoo-cache"))
+def cache(digits_domain):
+    return digits_domain[1]  # the run's shared extractor cache (tests/conftest.py), trained once per run
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +24,8 @@ def digits():
 
 
 @pytest.fixture(scope="module")
-def domain(digits, cache):
-    keras.utils.set_random_seed(0)
-    return metrics.DomainClassifier.for_data(digits, cache=cache)
+def domain(digits_domain):
+    return digits_domain[0]
 
 
 @pytest.mark.slow
