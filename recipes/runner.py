@@ -61,7 +61,8 @@ def train(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, steps=None, bac
     batch_size = setting.get("batch_size", 100)
     stream_options = setting.get("stream", {})
     pool = len(data.x_train) - (data.num_labels if stream_options.get("exclude_labeled") else 0)
-    chunk = min(CHUNK_STEPS, steps) if backup_dir is None else max(1, pool // batch_size)  # an epoch of the pool
+    per_step = batch_size * model.unlabeled_batches_per_step
+    chunk = min(CHUNK_STEPS, steps) if backup_dir is None else max(1, pool // per_step)  # an epoch of the pool
     epochs = -(-steps // chunk)
     callbacks = []
     if backup_dir is not None:
@@ -69,17 +70,14 @@ def train(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, steps=None, bac
 
         callbacks = [TestErrorCurve(data.x_test, data.y_test, os.path.join(backup_dir, "curve.jsonl"), eval_every),
                      keras.callbacks.BackupAndRestore(os.path.join(backup_dir, "backup"), delete_checkpoint=False)]
-    from zoo.base import DATA_INIT_IMAGES
-
     if backup_dir is not None:
         _record_segment(backup_dir, recipe, scale, seed, steps, batch_size, setting)
-    if model.needs_data_init:
-        model.initialize(data.sample_images(DATA_INIT_IMAGES, seed))
     load = os.getloadavg()[0]  # how busy the machine was: other jobs slow `fit`'s wall time, not its CPU time
     start, start_cpu = time.perf_counter(), time.process_time()
-    stream = data.train(batch_size, second_unlabeled=model.uses_second_unlabeled, **stream_options)
-    history = model.fit(stream, epochs=epochs,
-                        steps_per_epoch=chunk, verbose=verbose, shuffle=False, callbacks=callbacks)
+    # fit(SSLData) streams what the method asks for and runs its data-dependent initialisation (before
+    # BackupAndRestore restores a resumed run's weights, the done flag among them).
+    history = model.fit(data, batch_size=batch_size, stream=stream_options, epochs=epochs, steps_per_epoch=chunk,
+                        verbose=verbose, callbacks=callbacks)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
     info = {"recipe": recipe, "setting": setting, "steps": epochs * chunk, "chunk": chunk,
             "batch_size": batch_size, "seconds": seconds, "cpu_seconds": cpu_seconds, "load_avg_1min": round(load, 2),

@@ -42,6 +42,27 @@ def test_fit_on_ssldata_takes_an_epoch_over_the_unlabelled_images(digits50):
     assert "accuracy" in model.evaluate(digits50, return_dict=True, verbose=0)
 
 
+def test_fit_shapes_an_ssldata_stream_as_asked(digits50):
+    """`stream=` reaches `data.train` (Bad GAN's recipes leave the labelled images out of the pool); a ready
+    stream cannot be reshaped."""
+    model = zoo.load("supervised", arch="mlp")
+    seen = []
+    original = digits50.train
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs)
+        return original(*args, **kwargs)
+
+    digits50.train = spy
+    try:
+        model.fit(digits50, batch_size=50, stream={"exclude_labeled": True}, epochs=1, steps_per_epoch=1, verbose=0)
+    finally:
+        del digits50.train
+    assert seen == [{"second_unlabeled": False, "exclude_labeled": True}]
+    with pytest.raises(ValueError, match="stream"):
+        model.fit(digits50.train(16), stream={"exclude_labeled": True}, epochs=1, steps_per_epoch=1, verbose=0)
+
+
 def test_a_tf_data_stream_builds_it_when_the_classes_are_given(digits50):
     model = zoo.load("sgan", num_classes=10, latent_dim=8)
     model.fit(digits50.train(16), epochs=1, steps_per_epoch=1, verbose=0)

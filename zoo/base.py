@@ -292,10 +292,14 @@ class ZooModel(keras.Model):
         split). A model created without `input_shape` / `num_classes` builds
         itself from the data first (see `build_from`). A `tf.data.Dataset`
         (already shuffled by zoo.data) is not asked to be shuffled again,
-        which Keras would only warn about.
+        which Keras would only warn about. `stream=` (with an `SSLData`):
+        further arguments of `data.train`, e.g. `{"exclude_labeled": True}`.
         """
         from zoo.data import SSLData
 
+        stream = kwargs.pop("stream", None) or {}
+        if stream and not isinstance(x, SSLData):
+            raise ValueError("fit(stream=...) shapes the stream of an SSLData; got a ready stream")
         if isinstance(x, SSLData):
             self.build_from(x)
             batch_size = int(batch_size or min(DEFAULT_BATCH_SIZE, len(x.x_train)))
@@ -303,7 +307,7 @@ class ZooModel(keras.Model):
             kwargs.setdefault("steps_per_epoch", max(1, len(x.x_train) // images_per_step))
             if self.needs_data_init:
                 self.initialize(x.sample_images(DATA_INIT_IMAGES, self.seed))
-            x, batch_size = x.train(images_per_step, second_unlabeled=self.uses_second_unlabeled), None
+            x, batch_size = x.train(images_per_step, **{"second_unlabeled": self.uses_second_unlabeled, **stream}), None
         elif self.awaiting_data:
             self.build_from(x)
         if self.needs_data_init:
