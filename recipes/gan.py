@@ -1,0 +1,45 @@
+"""The GAN family as samplers on MNIST and Fashion-MNIST (gan, dcgan, wgan, wgan_gp, sngan, sngan_projection).
+
+Each method's defaults are its paper's (or its authors' code's) optimizers, n_critic and penalties, so
+the recipes set the minibatch the paper used and the budgets. None of these papers reports a number on
+MNIST or Fashion-MNIST with the zoo's domain-classifier features (Lucic et al. 2018, arXiv 1711.10337,
+ran GAN, WGAN and WGAN-GP there, with Inception features: a ranking to compare, not values), so `paper`
+is None. Scales: `cpu` ~ minutes on 2 cores; `epochs_20`: 20 passes of the 60,000 training images, each
+step taking n_critic minibatches where the method has a critic.
+"""
+
+from recipes import Recipe
+
+_BATCH = {
+    "gan": 100,               # Goodfellow et al. 2014's code: minibatches of 100
+    "dcgan": 128,             # Radford et al. 2015, Sec. 4
+    "wgan": 64,               # Arjovsky et al. 2017, Alg. 1 (m = 64)
+    "wgan_gp": 64,            # Gulrajani et al. 2017, Alg. 1 (m = 64)
+    "sngan": 64,              # the authors' configs (batchsize 64)
+    "sngan_projection": 64,
+}
+_CRITIC_STEPS = {"gan": 1, "dcgan": 1, "wgan": 5, "wgan_gp": 5, "sngan": 5, "sngan_projection": 5}
+_NOTES = {
+    "gan": "The paper's maxout MLPs and SGD with momentum: here the zoo's mlp nets and Adam (see gan).",
+    "dcgan": "The zoo's dcgan nets at 28x28 (two layers fewer than the paper's 64x64 nets).",
+    "wgan": "The clipped critic at c = 0.01 learns G slowly at RMSprop 5e-5: the paper trains 100k+ generator "
+            "iterations; the cpu scale shows its critic's estimate more than its samples.",
+    "wgan_gp": "The zoo's dcgan nets without batch norm in the critic (the paper's 'no critic batch norm').",
+    "sngan": "The zoo's dcgan nets, spectrally normalised in D; the authors' nets are ResNets.",
+    "sngan_projection": "Every training image labelled; G conditioned by concatenation, not conditional batch norm.",
+}
+
+
+def _recipe(method, dataset):
+    batch = _BATCH[method]
+    epoch = 60_000 // (batch * _CRITIC_STEPS[method])
+    return Recipe(
+        name=f"{method}_{dataset}", method=method, dataset=dataset, labels=None,
+        hparams={},
+        scales={"cpu": {"steps": 1000, "batch_size": batch}, "epochs_20": {"steps": 20 * epoch, "batch_size": batch}},
+        paper=None,
+        notes=_NOTES[method],
+    )
+
+
+RECIPES = [_recipe(method, dataset) for method in _BATCH for dataset in ("mnist", "fashion_mnist")]
