@@ -1,5 +1,5 @@
-"""The GAN game (Goodfellow et al. 2014) and DCGAN as a sampler (Radford et al. 2015); the shared base of
-the unconditional image GANs (`wgan.py` builds on it)."""
+"""The GAN game (Goodfellow et al. 2014) and DCGAN as a sampler (Radford et al. 2015); `ImageGAN`, the
+shared base of the image GANs (`wgan.py` and `sngan.py` build on it)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from zoo.registry import register
 
 
 class ImageGAN(NoiseGenerator, ZooModel):
-    """Base of the unconditional image GANs: a scoring discriminator (or critic) D and a generator G.
+    """Base of the image GANs: a scoring discriminator (or critic) D and a generator G.
 
     D(x) = w . f(x) + b on the `zoo.nets.features` trunk f (a logit for the
     GAN game, a score for a critic), G a `zoo.nets.generator` of noise z. One
@@ -24,9 +24,11 @@ class ImageGAN(NoiseGenerator, ZooModel):
     The batch's `"x"` holds those minibatches one after the other, so
     `fit(data, batch_size=m)` streams m x `critic_steps` images per step (the
     papers' minibatch size is m); a `tf.data` stream's batches must divide
-    by `critic_steps`. Subclasses give `d_objective(real_scores,
-    fake_scores)` and `g_objective(fake_scores)` (and may add terms in
-    `discriminator_losses`).
+    by `critic_steps`. `d_loss` logs the last critic step's loss.
+    Subclasses give `d_objective(real_scores, fake_scores)` and
+    `g_objective(fake_scores)` (and may add terms in `discriminator_losses`);
+    a class-conditional one overrides `build_generator`, `scores` and the
+    steps (`sngan_projection`).
 
     `evaluate` on test images logs D's loss on them against as many fresh
     samples (for a critic: minus its Wasserstein estimate on held-out data).
