@@ -70,10 +70,12 @@ def tables(folders):
         recipe = recipes.get(info["recipe"])
         steps_per_epoch = curve[0]["step"] / curve[0]["epoch"]
         last = curve[-1]
+        target_epochs = round(info["steps"] / steps_per_epoch)
         runs.append({
             "recipe": recipe.name, "method": recipe.method, "dataset": recipe.dataset, "labels": recipe.labels,
-            "scale": info["scale"], "seed": info["seed"], "epochs": last["epoch"], "target_epochs": round(info["steps"] / steps_per_epoch),
-            "finished": row is not None, "test_error_pct": 100 * last["test_error"],
+            "scale": info["scale"], "seed": info["seed"], "epochs": last["epoch"], "target_epochs": target_epochs,
+            # a run resumed with a larger budget keeps its earlier result row: finished is the curve's word
+            "finished": row is not None and last["epoch"] >= target_epochs, "test_error_pct": 100 * last["test_error"],
             # the paper's number is the target of every long scale of the recipe (paper, epochs_100, ...)
             "paper_error_pct": 100 * recipe.paper["value"] if recipe.paper and info["scale"] != "cpu" else None,
             "baseline_recipe": recipe.paper_baseline, "wall_s": last["seconds"],

@@ -208,3 +208,11 @@ def test_reproductions_report_from_run_folders(tmp_path):
     assert reproductions.main(["--out", str(out), "--from-csv"]) == 0
     table = reproductions.readme_table(runs)
     assert "5.00 (seed 0, 3 of 10 epochs, resumable)" in table and "| 22.00 |" in table
+    # A finished run resumed with a larger budget keeps its result row, but is not finished again until the
+    # curve reaches the new budget.
+    done = folder("done", "improved_gan_mnist_100", [0.2] * 10, 80.0)
+    (tmp_path / "done" / "row.json").write_text("{}")
+    assert bool(reproductions.tables([done])[0].iloc[0]["finished"])
+    info = json.loads((tmp_path / "done" / "run.json").read_text())
+    (tmp_path / "done" / "run.json").write_text(json.dumps({**info, "steps": 18000}))
+    assert not bool(reproductions.tables([done])[0].iloc[0]["finished"])
