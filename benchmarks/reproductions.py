@@ -68,7 +68,8 @@ def tables(folders):
         if not curve:
             continue
         recipe = recipes.get(info["recipe"])
-        steps_per_epoch = curve[0]["step"] / curve[0]["epoch"]
+        # (curves written before the callback counted fit's steps have 0 for Triple-GAN's pre-training epochs)
+        steps_per_epoch = max(p["step"] / p["epoch"] for p in curve) or 1
         last = curve[-1]
         target_epochs = round(info["steps"] / steps_per_epoch)
         runs.append({

@@ -41,8 +41,10 @@ class TestErrorCurve(keras.callbacks.Callback):
     """Append the test error every `every` epochs to a JSON-lines file: a learning curve that survives restarts.
 
     Each line: `{"epoch", "step", "test_error", "seconds", ...}` with the
-    training logs of that epoch. `step` counts optimizer steps of the model's
-    first role; `seconds` is training wall time summed over every process that
+    training logs of that epoch. `step` counts the training steps `fit` took
+    (epochs x steps per epoch: a phase in which a role's optimizer does not
+    step, as Triple-GAN's C pre-training, still counts); `seconds` is
+    training wall time summed over every process that
     wrote the file (a resumed run continues the sum from the file's last
     line). The error is that of `model.classify`, so a method that keeps a
     weight average is scored with it; such a method's line also has
@@ -73,8 +75,7 @@ class TestErrorCurve(keras.callbacks.Callback):
         if (epoch + 1) % self.every:
             return
         error = float(np.mean(self.model.classify(self.x_test).argmax(-1) != self.y_test))
-        role = self.model.roles[0]
-        line = {"epoch": epoch + 1, "step": int(self.model.role_optimizers[role].iterations),
+        line = {"epoch": epoch + 1, "step": (epoch + 1) * int(self.params["steps"]),
                 "test_error": error, "seconds": round(self.offset + time.perf_counter() - self.start, 1)}
         if getattr(self.model, "weight_average", None) is not None:
             live = self.model._map_batches(lambda x: self.model(x, training=False), self.x_test, 500)
