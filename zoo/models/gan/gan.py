@@ -80,9 +80,18 @@ class ImageGAN(NoiseGenerator, ZooModel):
         features = self.discriminator_features(x, training=training)
         return ops.squeeze(self.discriminator_head(features, training=training), -1)
 
+    def default_optimizers(self):
+        """Adam(learning_rate, beta_1, beta_2) for both players, the papers' usual choice (WGAN overrides it)."""
+        return {role: keras.optimizers.Adam(self.learning_rate, beta_1=self.beta_1, beta_2=self.beta_2)
+                for role in self.roles}
+
     def discriminator_losses(self, x, z, training=True):
         fake = ops.stop_gradient(self.generate(z, training=training))
-        loss = self.d_objective(self.scores(x, training), self.scores(fake, training))
+        return self.discriminator_terms(x, fake, training)
+
+    def discriminator_terms(self, real, fake, training=True):
+        """D's loss and logs on real images and (gradient-stopped) samples; a penalty adds its term here."""
+        loss = self.d_objective(self.scores(real, training), self.scores(fake, training))
         return loss, {"d_loss": loss}
 
     def generator_losses(self, z):
@@ -147,7 +156,7 @@ class GAN(ImageGAN):
         arch: "auto" or a name in `zoo.nets.ARCHITECTURES`.
         discriminator_batch_norm: batch norm in D's hidden layers (not the paper's).
         critic_steps: D steps per G step (k).
-        learning_rate, beta_1: Adam's, for both players.
+        learning_rate, beta_1, beta_2: Adam's, for both players (beta_2: Keras' default).
         latent_distribution: "normal" or "uniform" (U(0, 1)).
         seed: seed of the model's noise.
 
@@ -165,18 +174,15 @@ class GAN(ImageGAN):
     GENERATOR_LOSSES = ("non_saturating", "minimax")
 
     def __init__(self, input_shape, latent_dim=100, generator_loss="non_saturating", arch="mlp",
-                 discriminator_batch_norm=False, critic_steps=1, learning_rate=2e-4, beta_1=0.5,
+                 discriminator_batch_norm=False, critic_steps=1, learning_rate=2e-4, beta_1=0.5, beta_2=0.999,
                  latent_distribution="normal", seed=None, **kwargs):
         super().__init__(input_shape, seed=seed, **kwargs)
         if generator_loss not in self.GENERATOR_LOSSES:
             raise ValueError(f"generator_loss must be one of {self.GENERATOR_LOSSES}; got {generator_loss!r}")
         self.generator_loss = generator_loss
-        self.learning_rate, self.beta_1 = float(learning_rate), float(beta_1)
+        self.learning_rate, self.beta_1, self.beta_2 = float(learning_rate), float(beta_1), float(beta_2)
         self._build_image_gan(latent_dim, arch, discriminator_batch_norm, latent_distribution, critic_steps)
         self._finish_build()
-
-    def default_optimizers(self):
-        return {role: keras.optimizers.Adam(self.learning_rate, beta_1=self.beta_1) for role in self.roles}
 
     def d_objective(self, real_logits, fake_logits):
         return losses.real_logit_loss(real_logits) + losses.fake_logit_loss(fake_logits)
@@ -218,9 +224,9 @@ class DCGAN(GAN):
     """
 
     def __init__(self, input_shape, latent_dim=100, generator_loss="non_saturating", arch="auto",
-                 discriminator_batch_norm=True, critic_steps=1, learning_rate=2e-4, beta_1=0.5,
+                 discriminator_batch_norm=True, critic_steps=1, learning_rate=2e-4, beta_1=0.5, beta_2=0.999,
                  latent_distribution="normal", seed=None, **kwargs):
         super().__init__(input_shape, latent_dim=latent_dim, generator_loss=generator_loss, arch=arch,
                          discriminator_batch_norm=discriminator_batch_norm, critic_steps=critic_steps,
-                         learning_rate=learning_rate, beta_1=beta_1, latent_distribution=latent_distribution,
-                         seed=seed, **kwargs)
+                         learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                         latent_distribution=latent_distribution, seed=seed, **kwargs)

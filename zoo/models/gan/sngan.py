@@ -64,10 +64,6 @@ class SNGAN(ImageGAN):
         self._build_image_gan(latent_dim, arch, False, latent_distribution, critic_steps, spectral_norm=True)
         self._finish_build()
 
-    def default_optimizers(self):
-        return {role: keras.optimizers.Adam(self.learning_rate, beta_1=self.beta_1, beta_2=self.beta_2)
-                for role in self.roles}
-
     def d_objective(self, real_scores, fake_scores):
         return losses.hinge_real_loss(real_scores[:, None]) + losses.hinge_fake_loss(fake_scores[:, None])
 

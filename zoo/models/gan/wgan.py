@@ -24,8 +24,21 @@ class WeightClip(keras.constraints.Constraint):
         return {"clip": self.clip}
 
 
+class WassersteinGAN(ImageGAN):
+    """The Wasserstein game of both critics (Arjovsky et al. 2017, Eq. 3): L_f = E f(G(z)) - E f(x),
+    L_G = -E f(G(z)); the critic's score has no bias (the loss cannot see one)."""
+
+    score_bias = False
+
+    def d_objective(self, real_scores, fake_scores):
+        return losses.wasserstein_critic_loss(real_scores, fake_scores)
+
+    def g_objective(self, fake_scores):
+        return losses.wasserstein_generator_loss(fake_scores)
+
+
 @register("wgan")
-class WGAN(ImageGAN):
+class WGAN(WassersteinGAN):
     """Wasserstein GAN: a critic f kept K-Lipschitz by clipping its weights, and G trained against it.
 
     Arjovsky, Chintala & Bottou 2017, Alg. 1. With f ranging over
@@ -70,8 +83,6 @@ class WGAN(ImageGAN):
     Paper: Arjovsky, Chintala & Bottou, "Wasserstein GAN", arXiv 1701.07875.
     """
 
-    score_bias = False
-
     def __init__(self, input_shape, latent_dim=100, clip=0.01, critic_steps=5, arch="auto",
                  discriminator_batch_norm=True, learning_rate=5e-5, latent_distribution="normal", seed=None,
                  **kwargs):
@@ -89,15 +100,9 @@ class WGAN(ImageGAN):
     def default_optimizers(self):
         return {role: keras.optimizers.RMSprop(self.learning_rate) for role in self.roles}
 
-    def d_objective(self, real_scores, fake_scores):
-        return losses.wasserstein_critic_loss(real_scores, fake_scores)
-
-    def g_objective(self, fake_scores):
-        return losses.wasserstein_generator_loss(fake_scores)
-
 
 @register("wgan_gp")
-class WGANGP(ImageGAN):
+class WGANGP(WassersteinGAN):
     """WGAN-GP: the Wasserstein critic kept 1-Lipschitz by a penalty on its gradient norm.
 
     Gulrajani et al. 2017, Alg. 1. In place of weight clipping, the critic's
@@ -136,7 +141,6 @@ class WGANGP(ImageGAN):
     """
 
     log_names = ("d_loss", "gradient_penalty", "g_loss")
-    score_bias = False
 
     def __init__(self, input_shape, latent_dim=128, penalty_weight=10.0, critic_steps=5, arch="auto",
                  learning_rate=1e-4, beta_1=0.0, beta_2=0.9, latent_distribution="normal", seed=None, **kwargs):
@@ -148,22 +152,11 @@ class WGANGP(ImageGAN):
         self._build_image_gan(latent_dim, arch, False, latent_distribution, critic_steps)
         self._finish_build()
 
-    def default_optimizers(self):
-        return {role: keras.optimizers.Adam(self.learning_rate, beta_1=self.beta_1, beta_2=self.beta_2)
-                for role in self.roles}
-
-    def d_objective(self, real_scores, fake_scores):
-        return losses.wasserstein_critic_loss(real_scores, fake_scores)
-
-    def g_objective(self, fake_scores):
-        return losses.wasserstein_generator_loss(fake_scores)
-
-    def discriminator_losses(self, x, z, training=True):
-        fake = ops.stop_gradient(self.generate(z, training=training))
-        critic = self.d_objective(self.scores(x, training), self.scores(fake, training))
-        if not training:
-            return critic, {"d_loss": critic}
-        epsilon = self.uniform((ops.shape(x)[0],))
-        penalty = losses.gradient_penalty(lambda images: self.scores(images, training=True), x, fake, epsilon)
+    def discriminator_terms(self, real, fake, training=True):
+        critic, logs = super().discriminator_terms(real, fake, training)
+        if not training:  # evaluate: minus the Wasserstein estimate, without the penalty
+            return critic, logs
+        epsilon = self.uniform((ops.shape(real)[0],))
+        penalty = losses.gradient_penalty(lambda images: self.scores(images, training=True), real, fake, epsilon)
         loss = critic + self.penalty_weight * penalty
         return loss, {"d_loss": loss, "gradient_penalty": penalty}
