@@ -604,18 +604,14 @@ def classifier_head(arch, units, input_dim, name):
     return dense_head(units, input_dim, name) if head is None else head(input_dim, units, name)
 
 
-def dense_head(units, input_dim, name, use_bias=True):
-    """A float32 linear layer on a feature vector, built at once."""
-    head = layers.Dense(units, use_bias=use_bias, dtype="float32", name=name)
-    head.build((None, int(input_dim)))
-    return head
+def dense_head(units, input_dim, name, use_bias=True, spectral_norm=False):
+    """A float32 linear layer on a feature vector, built at once (spectrally normalised: SNGAN's last layer)."""
+    if spectral_norm:
+        from zoo.layers import SpectralNormDense
 
-
-def spectral_norm_head(units, input_dim, name, use_bias=True):
-    """A spectrally normalised float32 linear layer on a feature vector (SNGAN's last layer), built at once."""
-    from zoo.layers import SpectralNormDense
-
-    head = SpectralNormDense(units, use_bias=use_bias, dtype="float32", name=name)
+        head = SpectralNormDense(units, use_bias=use_bias, dtype="float32", name=name)
+    else:
+        head = layers.Dense(units, use_bias=use_bias, dtype="float32", name=name)
     head.build((None, int(input_dim)))
     return head
 

@@ -54,10 +54,8 @@ class ImageGAN(NoiseGenerator, ZooModel):
         self.discriminator_features = nets.features(resolved, self.image_shape, batch_norm=discriminator_batch_norm,
                                                     spectral_norm=spectral_norm, name="d_features")
         width = self.discriminator_features.output.shape[-1]
-        if spectral_norm:
-            self.discriminator_head = nets.spectral_norm_head(1, width, "d_score", use_bias=self.score_bias)
-        else:
-            self.discriminator_head = nets.dense_head(1, width, "d_score", use_bias=self.score_bias)
+        self.discriminator_head = nets.dense_head(1, width, "d_score", use_bias=self.score_bias,
+                                                  spectral_norm=spectral_norm)
         self.generator = self.build_generator(resolved)
 
     def build_generator(self, arch):

@@ -7,7 +7,6 @@ import keras
 from keras import ops
 
 from zoo import losses, nets
-from zoo.layers import SpectralNormDense
 from zoo.models.gan.gan import ImageGAN
 from zoo.registry import register
 
@@ -120,8 +119,8 @@ class SNGANProjection(SNGAN):
         super()._build_image_gan(latent_dim, arch, discriminator_batch_norm, latent_distribution, critic_steps,
                                  spectral_norm)
         width = self.discriminator_features.output.shape[-1]
-        self.class_embedding = SpectralNormDense(width, use_bias=False, dtype="float32", name="d_class_embedding")
-        self.class_embedding.build((None, self.num_classes))
+        self.class_embedding = nets.dense_head(width, self.num_classes, "d_class_embedding", use_bias=False,
+                                               spectral_norm=True)
 
     def build_generator(self, arch):
         return nets.conditional_generator(arch, self.latent_dim, self.num_classes, self.image_shape)
