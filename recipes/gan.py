@@ -1,4 +1,5 @@
-"""The GAN family as samplers on MNIST and Fashion-MNIST (gan, dcgan, wgan, wgan_gp, sngan, sngan_projection).
+"""The GAN family as samplers on MNIST and Fashion-MNIST (gan, dcgan, wgan, wgan_gp, sngan, sngan_projection,
+sagan, infogan, vdb).
 
 Each method's defaults are its paper's (or its authors' code's) optimizers, n_critic and penalties, so
 the recipes set the minibatch the paper used and the budgets. None of these papers reports a number on
@@ -17,8 +18,12 @@ _BATCH = {
     "wgan_gp": 64,            # Gulrajani et al. 2017, Alg. 1 (m = 64)
     "sngan": 64,              # the authors' configs (batchsize 64)
     "sngan_projection": 64,
+    "sagan": 64,              # ours: the paper's ImageNet runs do not carry over to 28x28
+    "infogan": 128,           # openai/InfoGAN, launchers/run_mnist_exp.py
+    "vdb": 64,                # akanazawa/vgan, configs/cifar10_vgan.1.yaml
 }
-_CRITIC_STEPS = {"gan": 1, "dcgan": 1, "wgan": 5, "wgan_gp": 5, "sngan": 5, "sngan_projection": 5}
+_CRITIC_STEPS = {"gan": 1, "dcgan": 1, "wgan": 5, "wgan_gp": 5, "sngan": 5, "sngan_projection": 5,
+                 "sagan": 1, "infogan": 1, "vdb": 1}
 _NOTES = {
     "gan": "The paper's maxout MLPs and SGD with momentum: here the zoo's mlp nets and Adam (see gan).",
     "dcgan": "The zoo's dcgan nets at 28x28 (two layers fewer than the paper's 64x64 nets).",
@@ -27,16 +32,28 @@ _NOTES = {
     "wgan_gp": "The zoo's dcgan nets without batch norm in the critic (the paper's 'no critic batch norm').",
     "sngan": "The zoo's dcgan nets, spectrally normalised in D; the authors' nets are ResNets.",
     "sngan_projection": "Every training image labelled; G conditioned by concatenation, not conditional batch norm.",
+    "sagan": "Unconditional, on the zoo's small sagan nets (attention at 14x14); the paper is class-conditional "
+             "ImageNet 128x128 with ResNets, conditional batch norm in G and a projection D.",
+    "infogan": "The code's MNIST run (z 62 from U(-1, 1), one 10-way and two U(-1, 1) codes, lambda 1, Adam 2e-4 / "
+               "1e-3 with beta_1 0.5, batch 128) on the zoo's dcgan nets; its budget, 50 x 100 updates, is the "
+               "`paper` scale. Its categorical code read as a classifier: Sec. 7.1's 5 % error on MNIST.",
+    "vdb": "The code's VGAN settings (I_c 0.1, beta step 1e-5 from 0.1, RMSprop 1e-4) on the zoo's mlp nets; the "
+           "KL bounds each image's 64-d code, not each position of a 4x4 map as the code's.",
 }
+# The budget of a method's reference run, where its paper or code states one.
+_PAPER_STEPS = {"infogan": 5000}
 
 
 def _recipe(method, dataset):
     batch = _BATCH[method]
     epoch = 60_000 // (batch * _CRITIC_STEPS[method])
+    scales = {"cpu": {"steps": 1000, "batch_size": batch}, "epochs_20": {"steps": 20 * epoch, "batch_size": batch}}
+    if method in _PAPER_STEPS:
+        scales["paper"] = {"steps": _PAPER_STEPS[method], "batch_size": batch}
     return Recipe(
         name=f"{method}_{dataset}", method=method, dataset=dataset, labels=None,
         hparams={},
-        scales={"cpu": {"steps": 1000, "batch_size": batch}, "epochs_20": {"steps": 20 * epoch, "batch_size": batch}},
+        scales=scales,
         paper=None,
         notes=_NOTES[method],
     )

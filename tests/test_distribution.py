@@ -83,6 +83,9 @@ def _build(name, kwargs, weights=None):
     ("wgan_gp", {"latent_dim": 8, "critic_steps": 1}),
     ("wgan", {"latent_dim": 8, "critic_steps": 1, "clip": 0.05}),
     ("sngan", {"latent_dim": 8, "critic_steps": 1}),  # the power iteration's u, updated on every replica
+    ("sagan", {"latent_dim": 8}),  # batch norm and spectral norm in G, attention in both
+    ("vdb", {"latent_dim": 8}),  # the multiplier beta: one dual step from the global batch's KL
+    ("infogan", {"latent_dim": 8}),  # batch norm in D, Q and G; the codes drawn per global row
 ])
 def test_mirrored_step_equals_single_device_step(name, kwargs, strategy):
     data = zoo.data.load("digits", labels=20)

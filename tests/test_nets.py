@@ -26,6 +26,10 @@ def wn(n_in, n_out):  # weight-normed dense: v, g and b
     return n_in * n_out + 2 * n_out
 
 
+def attention(c):  # SAGAN's block: bias-free 1x1 convs f, g, h (c -> c/8) and v (c/8 -> c), and gamma
+    return 3 * conv(1, c, c // 8, False) + conv(1, c // 8, c, False) + 1
+
+
 # (arch, image shape) -> (features, generator from a code of LATENT) parameter counts, by hand.
 COUNTS = {
     ("mlp", (8, 8, 1)): (
@@ -56,6 +60,11 @@ COUNTS = {
         conv(5, 1, 32, False) + bn(32) + conv(3, 32, 64, False) + bn(64) + conv(3, 64, 64, False) + bn(64)
         + conv(3, 64, 128, False) + bn(128) + conv(3, 128, 128, False) + bn(128),
         dense(LATENT, 500, False) + bn(500) + dense(500, 500, False) + bn(500) + wn(500, 784)),
+    # SAGAN's miniature: D 32, 64/2, attention, 128/2; G dense to 2x2x128, up + 64 (attention), up + 32, out.
+    ("sagan", (8, 8, 1)): (
+        conv(3, 1, 32) + conv(4, 32, 64) + attention(64) + conv(4, 64, 128),
+        dense(LATENT, 2 * 2 * 128, False) + bn(2 * 2 * 128) + conv(3, 128, 64, False) + bn(64) + attention(64)
+        + conv(3, 64, 32, False) + bn(32) + conv(3, 32, 1)),
     # Kingma et al. 2014's M1: 2 x 500 softplus each way.
     ("m1_mnist", (28, 28, 1)): (
         dense(784, 500) + dense(500, 500),
@@ -88,7 +97,7 @@ def test_triple_gan_mnist_pair_nets_take_the_label_before_every_layer():
 
 def test_the_registered_architectures():
     assert nets.ARCHITECTURES == ("mlp", "conv_small", "dcgan", "improved_gan_mnist", "bad_gan_mnist",
-                                  "triple_gan_mnist", "m1_mnist", "conv_large")
+                                  "triple_gan_mnist", "m1_mnist", "sagan", "conv_large")
     assert {arch for arch, _ in COUNTS} == set(nets.ARCHITECTURES)
     assert all(nets.get(name).name == name for name in nets.ARCHITECTURES)
 
@@ -138,7 +147,7 @@ def test_options_change_the_counts_as_they_should():
 def test_unknown_architecture_names_the_close_one_and_lists_the_known():
     with pytest.raises(ValueError, match=r"unknown architecture 'conv_smal'\. Did you mean 'conv_small'\? "
                                          r"Known architectures: auto, bad_gan_mnist, conv_large, conv_small, dcgan, improved_gan_mnist, m1_mnist, "
-                                         r"mlp, triple_gan_mnist\."):
+                                         r"mlp, sagan, triple_gan_mnist\."):
         nets.resolve_arch("conv_smal", (8, 8, 1))
     with pytest.raises(ValueError, match="unknown architecture 'resnet'.*Known architectures: bad_gan_mnist, conv_large"):
         nets.features("resnet", (8, 8, 1))

@@ -11,7 +11,7 @@ import pytest
 import zoo
 from tests.measured import report
 
-M2_STEPS = 400
+M2_STEPS = 200
 AUXILIARY_STEPS, AUXILIARY_BATCH = 300, 32
 SSL = {"alpha": 2.6, "dropout": 0.5, "input_noise": 0.3, "learning_rate": 1e-3}
 
@@ -44,36 +44,39 @@ def supervised_accuracy(digits50, learns_seed):
 
 @pytest.mark.slow
 def test_m2_beats_supervised(digits50, supervised_accuracy, learns_seed, request):
-    # 400 steps of 64, over seeds 0-4 (python -m tests.measured, commit 61465f2, labelled batches by
-    # permutation): M2 0.898 / 0.894 / 0.938 / 0.908 / 0.896 vs supervised 0.832 / 0.814 / 0.856 /
-    # 0.880 / 0.856 (+0.066 / +0.080 / +0.082 / +0.028 / +0.040). Bar: the worst - 0.01 = +0.018.
-    # (Round 1: alpha 10 gave 0.890 against 0.916 for 2.6.)
+    # 200 steps of 64, over seeds 0-4 (python -m tests.measured -n 1 -k test_m2_beats, commit c22fe11):
+    # M2 0.876 / 0.868 / 0.898 / 0.900 / 0.894 vs supervised 0.820 / 0.786 / 0.836 / 0.866 / 0.844
+    # (+0.056 / +0.082 / +0.062 / +0.034 / +0.050). Bar: the worst - 0.01 = +0.024. Half the budget of
+    # before (400 steps: +0.066 / +0.080 / +0.082 / +0.028 / +0.040, commit 61465f2) and half the time
+    # (25 s against 50 s here): the gain is as real at 200 steps. (Round 1: alpha 10 gave 0.890 against
+    # 0.916 for 2.6.)
     # The bar is for the weighting it was measured with, the two batch means alike (weighting="equal",
     # Maaløe's convention, M2's default before Eq. 9's). With Eq. 9's (weighting="paper", N_l = 50,
-    # N_u = 1297), seed 0, the same 400 steps: 0.810 vs supervised 0.832 (-0.022; equal: 0.898): the
+    # N_u = 1297), seed 0, 400 steps: 0.810 vs supervised 0.832 (-0.022; equal: 0.898): the
     # labelled terms weigh 27x less beside U, and 400 steps do not make up for it on digits-50.
     accuracy, _ = _accuracy("m2", digits50, M2_STEPS, learns_seed, latent_dim=16, hidden=128, weighting="equal",
                             **SSL)
     baseline = supervised_accuracy(M2_STEPS)
     report(request, accuracy=accuracy, baseline=baseline, gain=accuracy - baseline)
-    assert accuracy >= baseline + 0.018, (accuracy, baseline)
+    assert accuracy >= baseline + 0.024, (accuracy, baseline)
 
 
 @pytest.mark.slow
 def test_m1_latent_features_beat_untrained_features(digits50, learns_seed, request):
     """M1's only supervised learner is its head (logistic regression on the latent means);
-    the baseline is that head on the same, untrained, encoder. Measured, seed 0: trained
-    1500 steps (latent 32, C 10), over seeds 0-4 (python -m tests.measured): trained 0.836 / 0.840 /
-    0.836 / 0.856 / 0.838 vs untrained 0.590 / 0.590 / 0.634 / 0.592 / 0.690 (+0.246 / +0.250 /
-    +0.202 / +0.264 / +0.148). Bar: the worst - 0.01 = +0.138.
+    the baseline is that head on the same, untrained, encoder. Trained 600 steps (latent 32, C 10),
+    over seeds 0-4 (python -m tests.measured -n 1 -k test_m1_latent, commit c22fe11): trained 0.844 /
+    0.832 / 0.854 / 0.852 / 0.820 vs untrained 0.590 / 0.590 / 0.634 / 0.592 / 0.690 (+0.254 / +0.242 /
+    +0.220 / +0.260 / +0.130). Bar: the worst - 0.01 = +0.12. (At 1500 steps, 2.5x the time: 0.836 /
+    0.840 / 0.836 / 0.856 / 0.838, no better.)
 
     On digits, M1 does NOT beat the supervised conv net (0.816) or logistic regression on the
     64 raw pixels (0.832-0.844): the 8x8 digits are nearly linearly separable already.
     """
     untrained, model = _accuracy("m1", digits50, 0, learns_seed, latent_dim=32, head_c=10.0)
-    trained, _ = _accuracy("m1", digits50, 1500, learns_seed, latent_dim=32, head_c=10.0)
+    trained, _ = _accuracy("m1", digits50, 600, learns_seed, latent_dim=32, head_c=10.0)
     report(request, accuracy=trained, baseline=untrained, gain=trained - untrained)
-    assert trained >= untrained + 0.138, (trained, untrained)
+    assert trained >= untrained + 0.12, (trained, untrained)
 
 
 @pytest.mark.slow

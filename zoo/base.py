@@ -45,7 +45,7 @@ DEFAULT_BATCH_SIZE = 100
 #: Training images of a data-dependent initialisation (the Improved-GAN and Bad GAN codes use 500).
 DATA_INIT_IMAGES = 500
 #: The generators' noise distributions (`ZooModel.latent_noise`).
-LATENT_DISTRIBUTIONS = ("normal", "uniform")
+LATENT_DISTRIBUTIONS = ("normal", "uniform", "symmetric_uniform")
 
 
 class CapabilityError(AttributeError):
@@ -410,18 +410,20 @@ class ZooModel(keras.Model):
         return loss, logs
 
     # ----------------------------------------------------------------- noise
-    #: The generator's noise: "normal" (N(0, I)) or "uniform" (U(0, 1), the Improved-GAN and Triple-GAN codes).
+    #: The generator's noise: "normal" (N(0, I)), "uniform" (U(0, 1), the Improved-GAN and Triple-GAN codes) or
+    #: "symmetric_uniform" (U(-1, 1), the InfoGAN code's).
     latent_distribution = "normal"
 
     def latent_noise(self, n, seed_generator=None):
         """`n` noise vectors of size `latent_dim` from `latent_distribution`, from the model's seed generator
         (through `normal` / `uniform`, the one place a model draws its noise) or from `seed_generator`."""
         shape = (n, self.latent_dim)
+        low = -1.0 if self.latent_distribution == "symmetric_uniform" else 0.0
         if seed_generator is None:
-            return self.uniform(shape) if self.latent_distribution == "uniform" else self.normal(shape)
-        if self.latent_distribution == "uniform":
-            return keras.random.uniform(shape, seed=seed_generator)
-        return keras.random.normal(shape, seed=seed_generator)
+            return self.normal(shape) if self.latent_distribution == "normal" else self.uniform(shape, low, 1.0)
+        if self.latent_distribution == "normal":
+            return keras.random.normal(shape, seed=seed_generator)
+        return keras.random.uniform(shape, minval=low, maxval=1.0, seed=seed_generator)
 
     def _set_latent_distribution(self, distribution):
         """In `__init__`: check and keep the method's `latent_distribution` argument."""

@@ -335,6 +335,70 @@ class SpectralNormConv2D(_SpectralNorm):
                 "strides": self.strides, "padding": self.padding}
 
 
+# ------------------------------------------------------------ self-attention
+@keras.saving.register_keras_serializable(package="zoo")
+class SelfAttention2D(_layers.Layer):
+    """SAGAN's self-attention block on a feature map (Zhang et al. 2019, arXiv 1805.08318, Sec. 3).
+
+    With x_i the C features of position i of the N = H W positions, and 1x1
+    convolutions f(x) = W_f x, g(x) = W_g x, h(x) = W_h x (C / key_ratio,
+    C / key_ratio and C / value_ratio channels) and v(x) = W_v x (back to C):
+
+        s_ij = f(x_i)^T g(x_j),   beta_{j,i} = exp(s_ij) / sum_i exp(s_ij)        (Eq. 1)
+        o_j = v(sum_i beta_{j,i} h(x_i))                                         (Eq. 2)
+        y_i = gamma o_i + x_i,    gamma a learnt scalar initialised to 0           (Eq. 3)
+
+    so the block starts as the identity and the net learns how much non-local
+    evidence to use. The paper's C-bar is C / 8 for all three maps (key_ratio =
+    value_ratio = 8); the authors' code takes C / 2 for h and max-pools g and h
+    2x2 (a cost saving on 128x128 images), which `value_ratio=2` half follows
+    (no pooling here). The 1x1 convolutions have no bias, as the code's, and
+    are spectrally normalised where the net is (`spectral_norm`, SAGAN's G and D).
+    """
+
+    def __init__(self, key_ratio=8, value_ratio=8, spectral_norm=True, **kwargs):
+        super().__init__(**kwargs)
+        self.key_ratio, self.value_ratio, self.spectral_norm = int(key_ratio), int(value_ratio), bool(spectral_norm)
+
+    def _conv(self, filters, name):
+        if self.spectral_norm:
+            return SpectralNormConv2D(filters, 1, use_bias=False, name=name)
+        return _layers.Conv2D(filters, 1, use_bias=False, name=name)
+
+    def build(self, input_shape):
+        channels = int(input_shape[-1])
+        key, value = max(1, channels // self.key_ratio), max(1, channels // self.value_ratio)
+        self.query_conv, self.key_conv = self._conv(key, "f"), self._conv(key, "g")
+        self.value_conv, self.output_conv = self._conv(value, "h"), self._conv(channels, "v")
+        for conv in (self.query_conv, self.key_conv, self.value_conv):
+            conv.build(input_shape)
+        self.output_conv.build(tuple(input_shape[:-1]) + (value,))
+        self.gamma = self.add_weight(name="gamma", shape=(), initializer="zeros")
+
+    def attention(self, x, training=False):
+        """beta, shape (batch, N, N): row j is position j's softmax over the positions i it reads."""
+        f = self._flat(self.query_conv(x, training=training))
+        g = self._flat(self.key_conv(x, training=training))
+        return ops.softmax(ops.matmul(g, ops.transpose(f, (0, 2, 1))), axis=-1)  # [j, i] = s_ij
+
+    def call(self, x, training=False):
+        beta = self.attention(x, training)
+        h = self._flat(self.value_conv(x, training=training))
+        gathered = ops.reshape(ops.matmul(beta, h), ops.shape(x)[:-1] + (h.shape[-1],))
+        return x + ops.cast(self.gamma, x.dtype) * self.output_conv(gathered, training=training)
+
+    @staticmethod
+    def _flat(t):
+        return ops.reshape(t, (ops.shape(t)[0], -1, t.shape[-1]))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "key_ratio": self.key_ratio, "value_ratio": self.value_ratio,
+                "spectral_norm": self.spectral_norm}
+
+
 # ----------------------------------------------------- minibatch discrimination
 @keras.saving.register_keras_serializable(package="zoo")
 class MinibatchDiscrimination(_layers.Layer):

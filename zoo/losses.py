@@ -254,6 +254,17 @@ def gradient_penalty(critic, real, fake, epsilon, target=1.0):
     return ops.mean(ops.square(norms - target))
 
 
+def r1_penalty(critic, real):
+    """E ||grad_x f(x)||^2 on real images (Mescheder et al. 2018, arXiv 1801.04406, Eq. 9, without its
+    gamma / 2; the caller weighs it): per example, each score depending on its own x only, with the graph
+    kept so the penalty's gradient reaches the critic's weights. StyleGAN's R1 and VGAN-GP's penalty."""
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        total = ops.sum(critic(real))
+    gradients = tape.gradient(total, real)
+    return ops.mean(ops.sum(ops.square(ops.reshape(gradients, (ops.shape(gradients)[0], -1))), axis=-1))
+
+
 def kplus1_real_loss_smoothed(logits, smoothing):
     """One-sided label smoothing of the K+1 real term (Salimans et al. 2016, Sec. 3.4).
 

@@ -114,6 +114,7 @@ class Parts:
                  spectral_norm=False):
         self.width, self.rate, self.virtual_batch = width, dropout, virtual_batch
         self.feature_batch_norm, self.feature_batch_norm_used = batch_norm, False
+        self.spectral_norm = bool(spectral_norm)
         if weight_norm and spectral_norm:
             raise ValueError("weight_norm and spectral_norm are two parametrisations of one kernel: pick one")
         if weight_norm:
@@ -191,6 +192,9 @@ class Architecture:
         """Latent tensor -> image tensor of `output_shape` (logits: `generator` adds the output activation)."""
         raise NotImplementedError
 
+    #: Whether `generator` builds its layers from `parts.dense` / `parts.conv` (so that
+    #: `generator(..., spectral_norm=True)` normalises them; SAGAN's G).
+    generator_spectral_norm = False
     #: None: the classifier head is a plain linear layer (`dense_head`).
     head = None
     #: None: `pair_discriminator` is this trunk with the label at its top two layers.
@@ -209,14 +213,18 @@ def _batch_norm(virtual_batch=0, scale=True):
     return layers.BatchNormalization(synchronized=True, scale=scale)
 
 
+def _dense_stem(z, side, filters, parts):
+    """The generators' first block: a bias-free dense layer to a side x side x filters map, batch norm, ReLU."""
+    h = parts.dense(side * side * filters, use_bias=False)(z)
+    h = parts.batch_norm()(h)
+    h = layers.ReLU()(h)
+    return layers.Reshape((side, side, filters))(h)
+
+
 def _upsampling_generator(z, output_shape, parts, filters):
     """Dense to (side/4)^2 x filters[0], then two stride-2 4x4 transposed convolutions (conv_small, dcgan)."""
     height, _, channels = output_shape
-    base = height // 4
-    h = layers.Dense(base * base * parts.units(filters[0]), use_bias=False)(z)
-    h = parts.batch_norm()(h)
-    h = layers.ReLU()(h)
-    h = layers.Reshape((base, base, parts.units(filters[0])))(h)
+    h = _dense_stem(z, height // 4, parts.units(filters[0]), parts)
     h = layers.Conv2DTranspose(parts.units(filters[1]), 4, strides=2, padding="same", use_bias=False)(h)
     h = parts.batch_norm()(h)
     h = layers.ReLU()(h)
@@ -472,6 +480,51 @@ class M1MNIST(Architecture):
         return layers.Reshape(tuple(output_shape))(h)
 
 
+@register("sagan")
+class SAGANNet(Architecture):
+    """A small SAGAN pair (Zhang et al. 2019): convolutional D and G, each with a self-attention block
+    (`zoo.layers.SelfAttention2D`) on its half-resolution feature map, spectrally normalised where the
+    call asks (`spectral_norm=True`: SAGAN normalises both nets, G included).
+
+    D: 3x3 conv 32, 4x4/2 conv 64, attention, 4x4/2 conv 128 (leaky ReLU 0.1, SNGAN's), global average
+    pooling. G: dense to (side/4)^2 x 128, then twice nearest-neighbour upsampling x2 and a 3x3 conv
+    (64, then 32; batch norm, ReLU), attention after the first, a 3x3 conv to the image. The paper's
+    nets are 128x128 ResNets with the attention at 32x32 (its Table 1 "feat32"); this is their 8x8 /
+    28x28 miniature, the attention at side/2 in both (4x4 on digits, 14x14 on MNIST).
+    """
+
+    side = (8, 4, "8x8 or 28x28")
+    generator_spectral_norm = True
+
+    @staticmethod
+    def features(h, parts):
+        from zoo.layers import SelfAttention2D
+
+        h = parts.conv(parts.units(32), 3, padding="same")(h)
+        h = layers.LeakyReLU(0.1)(h)
+        h = parts.conv(parts.units(64), 4, strides=2, padding="same")(h)
+        h = layers.LeakyReLU(0.1)(h)
+        h = SelfAttention2D(spectral_norm=parts.spectral_norm)(h)
+        h = parts.conv(parts.units(128), 4, strides=2, padding="same")(h)
+        h = layers.LeakyReLU(0.1)(h)
+        return layers.GlobalAveragePooling2D()(h)
+
+    @staticmethod
+    def generator(z, output_shape, parts):
+        from zoo.layers import SelfAttention2D
+
+        height, _, channels = output_shape
+        h = _dense_stem(z, height // 4, parts.units(128), parts)
+        for i, filters in enumerate((64, 32)):
+            h = layers.UpSampling2D(2)(h)
+            h = parts.conv(parts.units(filters), 3, padding="same", use_bias=False)(h)
+            h = parts.batch_norm()(h)
+            h = layers.ReLU()(h)
+            if i == 0:
+                h = SelfAttention2D(spectral_norm=parts.spectral_norm)(h)
+        return parts.conv(channels, 3, padding="same", dtype="float32")(h)
+
+
 @register("conv_large")
 class ConvLarge(Architecture):
     """Improved-GAN's CIFAR-10/SVHN discriminator trunk and generator (see the module docstring)."""
@@ -495,11 +548,7 @@ class ConvLarge(Architecture):
     @staticmethod
     def generator(z, output_shape, parts):
         height, _, channels = output_shape
-        base = height // 8
-        h = layers.Dense(base * base * parts.units(512), use_bias=False)(z)
-        h = parts.batch_norm()(h)
-        h = layers.ReLU()(h)
-        h = layers.Reshape((base, base, parts.units(512)))(h)
+        h = _dense_stem(z, height // 8, parts.units(512), parts)
         for filters in (256, 128):
             h = layers.Conv2DTranspose(parts.units(filters), 5, strides=2, padding="same", use_bias=False)(h)
             h = parts.batch_norm()(h)
@@ -542,7 +591,7 @@ def features(arch, input_shape, *, dropout=0.0, input_noise=0.0, width=1.0, weig
 
 # ----------------------------------------------------------------- generator
 def generator(arch, latent_dim, output_shape, *, output_activation="tanh", width=1.0, virtual_batch=0,
-              name="generator"):
+              spectral_norm=False, name="generator"):
     """Vector of size `latent_dim` -> image of `output_shape`.
 
     Args:
@@ -554,10 +603,16 @@ def generator(arch, latent_dim, output_shape, *, output_activation="tanh", width
             unconstrained means (decoders).
         output_shape: (height, width, channels); a decoder that also predicts
             a variance asks for twice the channels.
+        spectral_norm: spectrally normalised layers (SAGAN's G); only the
+            architectures whose generator takes it (`sagan`).
     """
     check_shape(arch, output_shape)
+    if spectral_norm and not get(arch).generator_spectral_norm:
+        takes = [n for n in _ARCHITECTURES.names() if get(n).generator_spectral_norm]
+        raise ValueError(f"net {arch!r} has no spectral-norm option for its generator ({', '.join(takes)} has)")
     inputs = keras.Input(shape=(int(latent_dim),), name="latent")
-    h = get(arch).generator(inputs, tuple(output_shape), Parts(width=width, virtual_batch=virtual_batch))
+    h = get(arch).generator(inputs, tuple(output_shape),
+                            Parts(width=width, virtual_batch=virtual_batch, spectral_norm=spectral_norm))
     if output_activation is not None:
         h = layers.Activation(output_activation, dtype="float32")(h)
     return keras.Model(inputs, h, name=name)

@@ -6,7 +6,8 @@
     zoo.metrics.evaluate(model, data, n=2000)   # fid, kid, inception_score, ..., extractor, n_generated, ...
 
 * `accuracy`, `error_rate`: anything with `classify`, batched; `linear_probe`:
-  a linear SVM / logistic regression on anything with `encode` (ALI's protocol).
+  a linear SVM / logistic regression on anything with `encode` (ALI's protocol);
+  `cluster_accuracy`: clusters matched one-to-one to classes (InfoGAN's code, AAE clustering).
 * `frechet_distance`, `kernel_inception_distance`, `inception_score`,
   `precision_recall`, `mmd`, `parzen_log_likelihood`: pure numpy functions
   of features / probabilities / pixels (`zoo.metrics.sample_quality`).
@@ -15,7 +16,7 @@
 * `evaluate`: all of them on one model and dataset, streamed, with the protocol.
 """
 
-from zoo.metrics.classification import accuracy, error_rate, linear_probe  # noqa: F401
+from zoo.metrics.classification import accuracy, cluster_accuracy, error_rate, linear_probe  # noqa: F401
 from zoo.metrics.evaluate import METRICS, evaluate  # noqa: F401
 from zoo.metrics.extractors import (  # noqa: F401
     DomainClassifier,

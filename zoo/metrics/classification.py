@@ -31,6 +31,25 @@ def error_rate(model, x, y=None, batch_size=500):
     return 1.0 - accuracy(model, x, y, batch_size)
 
 
+def cluster_accuracy(assignments, labels):
+    """Accuracy of cluster `assignments` against `labels` under the best one-to-one matching of clusters to
+    classes (the Hungarian algorithm on their confusion matrix): the protocol of unsupervised clustering
+    and of InfoGAN's "categorical code as a classifier" (Chen et al. 2016, Sec. 7.1: 5 % error on MNIST).
+    With more clusters than classes, the unmatched clusters count as errors."""
+    from scipy.optimize import linear_sum_assignment  # scipy: scikit-learn's own dependency
+
+    assignments, labels = np.asarray(assignments).astype(int), np.asarray(labels).astype(int)
+    if assignments.shape != labels.shape or assignments.ndim != 1 or len(labels) == 0:
+        raise ValueError(f"assignments and labels must be equal-length 1-D arrays; got {assignments.shape} and "
+                         f"{labels.shape}")
+    if assignments.min() < 0 or labels.min() < 0:
+        raise ValueError("assignments and labels must be non-negative integers")
+    confusion = np.zeros((assignments.max() + 1, labels.max() + 1), dtype=np.int64)
+    np.add.at(confusion, (assignments, labels), 1)
+    rows, columns = linear_sum_assignment(confusion, maximize=True)
+    return float(confusion[rows, columns].sum() / len(labels))
+
+
 def linear_probe(model, data, head="svm", c=1.0, standardize=True):
     """Test accuracy of a linear classifier on `model.encode` features of the labelled examples.
 

@@ -54,9 +54,13 @@ class ImageGAN(NoiseGenerator, ZooModel):
         self.discriminator_features = nets.features(resolved, self.image_shape, batch_norm=discriminator_batch_norm,
                                                     spectral_norm=spectral_norm, name="d_features")
         width = self.discriminator_features.output.shape[-1]
-        self.discriminator_head = nets.dense_head(1, width, "d_score", use_bias=self.score_bias,
+        self.discriminator_head = nets.dense_head(1, self.score_input_dim(width), "d_score", use_bias=self.score_bias,
                                                   spectral_norm=spectral_norm)
         self.generator = self.build_generator(resolved)
+
+    def score_input_dim(self, width):
+        """The size of what D's score layer reads: the trunk's `width` features (VDB: its bottleneck code)."""
+        return width
 
     def build_generator(self, arch):
         """G of noise z (a conditional method builds G(z, y) here)."""
