@@ -1,5 +1,5 @@
 """The GAN family as samplers on MNIST and Fashion-MNIST (gan, dcgan, wgan, wgan_gp, sngan, sngan_projection,
-sagan, infogan, vdb).
+sagan, infogan, vdb) and IMLE.
 
 Each method's defaults are its paper's (or its authors' code's) optimizers, n_critic and penalties, so
 the recipes set the minibatch the paper used and the budgets. None of these papers reports a number on
@@ -21,9 +21,10 @@ _BATCH = {
     "sagan": 64,              # ours: the paper's ImageNet runs do not carry over to 28x28
     "infogan": 128,           # openai/InfoGAN, launchers/run_mnist_exp.py
     "vdb": 64,                # akanazawa/vgan, configs/cifar10_vgan.1.yaml
+    "imle": 64,               # ours (m = 10 x 64 samples searched per step)
 }
 _CRITIC_STEPS = {"gan": 1, "dcgan": 1, "wgan": 5, "wgan_gp": 5, "sngan": 5, "sngan_projection": 5,
-                 "sagan": 1, "infogan": 1, "vdb": 1}
+                 "sagan": 1, "infogan": 1, "vdb": 1, "imle": 1}
 _NOTES = {
     "gan": "The paper's maxout MLPs and SGD with momentum: here the zoo's mlp nets and Adam (see gan).",
     "dcgan": "The zoo's dcgan nets at 28x28 (two layers fewer than the paper's 64x64 nets).",
@@ -39,6 +40,8 @@ _NOTES = {
                "`paper` scale. Its categorical code read as a classifier: Sec. 7.1's 5 % error on MNIST.",
     "vdb": "The code's VGAN settings (I_c 0.1, beta step 1e-5 from 0.1, RMSprop 1e-4) on the zoo's mlp nets; the "
            "KL bounds each image's 64-d code, not each position of a 4x4 map as the code's.",
+    "imle": "Exact nearest neighbours in pixel space among 10 samples per image (the paper: approximate DCI "
+            "search); one gradient step per search; the zoo's dcgan generator.",
 }
 # The budget of a method's reference run, where its paper or code states one.
 _PAPER_STEPS = {"infogan": 5000}

@@ -51,6 +51,7 @@ RECIPES = [
     ),
     Recipe(
         name="m2_mnist_100", method="m2", dataset="mnist", labels=100, baseline=name_28("m2net", "mnist"),
+        paper_baseline="supervised_m2_mnist_mnist_100",
         hparams={"arch": "mlp", "latent_dim": 50, "hidden": 500, "alpha": 60.0},
         scales={"cpu": {**_MNIST_CPU, "hparams": {"width": 0.5, "learning_rate": 1e-3}},
                 "paper": {"steps": 600 * 1000, "batch_size": 100,

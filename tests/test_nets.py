@@ -60,6 +60,8 @@ COUNTS = {
         conv(5, 1, 32, False) + bn(32) + conv(3, 32, 64, False) + bn(64) + conv(3, 64, 64, False) + bn(64)
         + conv(3, 64, 128, False) + bn(128) + conv(3, 128, 128, False) + bn(128),
         dense(LATENT, 500, False) + bn(500) + dense(500, 500, False) + bn(500) + wn(500, 784)),
+    # Kingma et al. 2014's M2: 500 softplus each way (q(y|x)'s hidden layer; the decoder's shape).
+    ("m2_mnist", (28, 28, 1)): (dense(784, 500), dense(LATENT, 500) + dense(500, 784)),
     # SAGAN's miniature: D 32, 64/2, attention, 128/2; G dense to 2x2x128, up + 64 (attention), up + 32, out.
     ("sagan", (8, 8, 1)): (
         conv(3, 1, 32) + conv(4, 32, 64) + attention(64) + conv(4, 64, 128),
@@ -73,6 +75,18 @@ COUNTS = {
 
 # The head on the features: a plain dense layer, or the architecture's own.
 HEADS = {"improved_gan_mnist": wn(250, 10), "bad_gan_mnist": wn(250, 10)}
+
+
+def test_m2_mnist_supervised_net_is_m2s_reference_classifier():
+    import zoo
+
+    m2 = zoo.load("m2", input_shape=(28, 28, 1), num_classes=10, reference_nets=True, hidden=500)
+    baseline = zoo.load("supervised", input_shape=(28, 28, 1), num_classes=10, arch="m2_mnist", dropout=0.0,
+                        input_noise=0.0)
+    shapes = [tuple(v.shape) for v in m2.classifier.weights + m2.classifier_head.weights]
+    assert shapes == [tuple(v.shape) for v in baseline.trainable_variables] == [(784, 500), (500,), (500, 10), (10,)]
+    kinds = [layer.get_config().get("activation") for layer in baseline.features.layers if hasattr(layer, "units")]
+    assert kinds == ["softplus"]
 
 
 def test_triple_gan_mnist_pair_nets_take_the_label_before_every_layer():
@@ -97,7 +111,7 @@ def test_triple_gan_mnist_pair_nets_take_the_label_before_every_layer():
 
 def test_the_registered_architectures():
     assert nets.ARCHITECTURES == ("mlp", "conv_small", "dcgan", "improved_gan_mnist", "bad_gan_mnist",
-                                  "triple_gan_mnist", "m1_mnist", "sagan", "conv_large")
+                                  "triple_gan_mnist", "m1_mnist", "m2_mnist", "sagan", "conv_large")
     assert {arch for arch, _ in COUNTS} == set(nets.ARCHITECTURES)
     assert all(nets.get(name).name == name for name in nets.ARCHITECTURES)
 
@@ -147,6 +161,7 @@ def test_options_change_the_counts_as_they_should():
 def test_unknown_architecture_names_the_close_one_and_lists_the_known():
     with pytest.raises(ValueError, match=r"unknown architecture 'conv_smal'\. Did you mean 'conv_small'\? "
                                          r"Known architectures: auto, bad_gan_mnist, conv_large, conv_small, dcgan, improved_gan_mnist, m1_mnist, "
+                                         r"m2_mnist, "
                                          r"mlp, sagan, triple_gan_mnist\."):
         nets.resolve_arch("conv_smal", (8, 8, 1))
     with pytest.raises(ValueError, match="unknown architecture 'resnet'.*Known architectures: bad_gan_mnist, conv_large"):

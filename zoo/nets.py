@@ -480,6 +480,25 @@ class M1MNIST(Architecture):
         return layers.Reshape(tuple(output_shape))(h)
 
 
+@register("m2_mnist")
+class M2MNIST(Architecture):
+    """Kingma et al. 2014's M2 nets (Sec. 4.4): one hidden layer of 500 softplus units on the flat pixels. The
+    features are q(y|x)'s hidden layer, so `supervised` on them (with its linear head) is M2's classifier
+    `reference_nets=True` builds: its baseline. Generator: 500 softplus, then the pixels."""
+
+    side = None
+
+    @staticmethod
+    def features(h, parts):
+        return layers.Dense(parts.units(500), activation="softplus")(layers.Flatten()(h))
+
+    @staticmethod
+    def generator(z, output_shape, parts):
+        h = layers.Dense(parts.units(500), activation="softplus")(z)
+        h = layers.Dense(math.prod(output_shape), dtype="float32")(h)
+        return layers.Reshape(tuple(output_shape))(h)
+
+
 @register("sagan")
 class SAGANNet(Architecture):
     """A small SAGAN pair (Zhang et al. 2019): convolutional D and G, each with a self-attention block
