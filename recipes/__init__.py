@@ -52,6 +52,8 @@ class Recipe:
             labelled examples alone); the SSL report puts its error beside ours.
         paper_baseline: the baseline of the `paper` scale where its net differs
             from the cpu scale's (the reference nets of the reproductions).
+        pairs: a paired image-to-image task instead of the SSL split: the
+            `zoo.data.load_pairs` source ("edges": Sobel edges -> images).
     """
 
     name: str
@@ -65,6 +67,7 @@ class Recipe:
     notes: str = ""
     baseline: str | None = None
     paper_baseline: str | None = None
+    pairs: str | None = None
 
     def at_labels(self, labels) -> "Recipe":
         """This recipe at another label budget: the same method, nets, hyper-parameters and steps.

@@ -48,7 +48,10 @@ def train(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, steps=None, bac
     recipe = recipes.get(recipe) if isinstance(recipe, str) else recipe
     setting = recipe.setting(scale)
     keras.utils.set_random_seed(seed)
-    data = zoo.data.load(recipe.dataset, labels=recipe.labels, seed=seed, data_dir=data_dir)
+    if recipe.pairs:
+        data = zoo.data.load_pairs(recipe.dataset, source=recipe.pairs, seed=seed, data_dir=data_dir)
+    else:
+        data = zoo.data.load(recipe.dataset, labels=recipe.labels, seed=seed, data_dir=data_dir)
     cls = zoo.get(recipe.method)
     hparams = {"input_shape": data.input_shape, "seed": seed, **setting["hparams"]}
     if "num_classes" in inspect.signature(cls.__init__).parameters:

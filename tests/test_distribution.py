@@ -86,9 +86,11 @@ def _build(name, kwargs, weights=None):
     ("sagan", {"latent_dim": 8}),  # batch norm and spectral norm in G, attention in both
     ("vdb", {"latent_dim": 8}),  # the multiplier beta: one dual step from the global batch's KL
     ("infogan", {"latent_dim": 8}),  # batch norm in D, Q and G; the codes drawn per global row
+    ("pix2pix", {"filters": 8, "dropout": 0.0}),  # batch norm in the U-Net and the PatchGAN, patch-mean losses
 ])
 def test_mirrored_step_equals_single_device_step(name, kwargs, strategy):
-    data = zoo.data.load("digits", labels=20)
+    # pix2pix trains on (edges, image) pairs; every other method on the SSL split.
+    data = zoo.data.load_pairs("digits") if name == "pix2pix" else zoo.data.load("digits", labels=20)
     batch = {k: v.numpy() for k, v in next(iter(data.train(GLOBAL_BATCH, GLOBAL_BATCH))).items()}
     dataset = tf.data.Dataset.from_tensor_slices(batch).batch(GLOBAL_BATCH)
     kwargs = {"input_shape": data.input_shape, **kwargs}

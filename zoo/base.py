@@ -36,7 +36,7 @@ from keras import ops
 
 from zoo import nets
 
-BATCH_KEYS = ("x", "x_labeled", "y_labeled", "x2")
+BATCH_KEYS = ("x", "x_labeled", "y_labeled", "x2", "y")  # "y": a paired target image (pix2pix), not a label
 CAPABILITIES = ("sample", "classify", "encode", "elbo", "log_prob")
 
 

@@ -15,6 +15,9 @@ shuffle, for a player that steps on another batch (Improved-GAN's and Bad
 GAN's generator).
 Pixels are float32 in [-1, 1], channels last.
 
+`load_pairs(name, source="edges")` builds a paired image-to-image task from the
+same images (`PairedData`: `{"x": source, "y": target}` batches).
+
 Sources, tried in this order:
 
 1. `digits`: scikit-learn's bundled 8x8 digits (always there; a fixed,
@@ -163,6 +166,77 @@ class SSLData:
     def __repr__(self):
         return (f"SSLData({self.name!r}, train={len(self.x_train)}, test={len(self.x_test)}, "
                 f"labels={self.num_labels}, shape={self.input_shape}, source={self.source!r})")
+
+
+class PairedData(SSLData):
+    """Paired images for image-to-image translation (see `load_pairs`): `sources` -> the dataset's images.
+
+    `train(batch_size)` streams `{"x": source, "y": target}` batches (DESIGN.md's paired form), `test()`
+    finite `(source, target)` batches; `x_test` / `source_test` are the test sources, `target_test` their
+    targets. The class labels stay in `y_train` / `y_test`.
+    """
+
+    def __init__(self, data, source_train, source_test, transform):
+        super().__init__(data.name, source_train, data.y_train, source_test, data.y_test,
+                         np.arange(len(source_train)), data.source, data.seed)
+        self.target_train, self.target_test, self.transform = data.x_train, data.x_test, transform
+
+    @property
+    def source_test(self):
+        return self.x_test
+
+    @property
+    def target_shape(self):
+        return tuple(self.target_train.shape[1:])
+
+    def train(self, batch_size=100, labeled_batch_size=None, seed=None, **_):
+        """Endless shuffled stream of `{"x": sources, "y": targets}` batches (`SSLData.train`'s signature; its
+        labelled-stream options do not apply to pairs and are ignored)."""
+        import tensorflow as tf
+
+        if not 1 <= batch_size <= len(self.x_train):
+            raise ValueError(f"batch_size must be between 1 and {len(self.x_train)}; got {batch_size}")
+        seed = self.seed if seed is None else seed
+        pairs = tf.data.Dataset.from_tensor_slices({"x": self.x_train, "y": self.target_train})
+        return (pairs.shuffle(len(self.x_train), seed=seed, reshuffle_each_iteration=True).repeat()
+                .batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+
+    def test(self, batch_size=1000):
+        import tensorflow as tf
+
+        return tf.data.Dataset.from_tensor_slices((self.x_test, self.target_test)).batch(batch_size)
+
+    def __repr__(self):
+        return (f"PairedData({self.name!r}, {self.transform} -> image, train={len(self.x_train)}, "
+                f"test={len(self.x_test)}, shape={self.input_shape}, source={self.source!r})")
+
+
+def sobel_edges(images):
+    """Edge maps of [-1, 1] images: the Sobel gradient magnitude per channel, scaled so that the largest
+    possible magnitude (4 sqrt(2) on [0, 1] pixels) maps to 1, in [-1, 1] (-1: no edge)."""
+    x = (np.asarray(images, "float32") + 1.0) / 2.0
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
+    window = lambda dy, dx: padded[:, 1 + dy:padded.shape[1] - 1 + dy, 1 + dx:padded.shape[2] - 1 + dx]  # noqa: E731
+    gx = (window(-1, 1) + 2 * window(0, 1) + window(1, 1)) - (window(-1, -1) + 2 * window(0, -1) + window(1, -1))
+    gy = (window(1, -1) + 2 * window(1, 0) + window(1, 1)) - (window(-1, -1) + 2 * window(-1, 0) + window(-1, 1))
+    magnitude = np.sqrt(gx ** 2 + gy ** 2) / (4.0 * np.sqrt(2.0))
+    return (2.0 * np.clip(magnitude, 0.0, 1.0) - 1.0).astype("float32")
+
+
+PAIR_TRANSFORMS = {"edges": sobel_edges}
+
+
+def load_pairs(name, source="edges", seed=0, data_dir=None, download=True):
+    """A paired image-to-image task built from real data: `source(image)` -> image (pix2pix's form).
+
+    `source="edges"`: Sobel edge maps (`sobel_edges`) to the images, e.g. `load_pairs("fashion_mnist")`
+    for edges -> Fashion-MNIST, or `"digits"` offline. Returns a `PairedData`.
+    """
+    if source not in PAIR_TRANSFORMS:
+        raise ValueError(f"source must be one of {sorted(PAIR_TRANSFORMS)}; got {source!r}")
+    data = load(name, labels=None, seed=seed, data_dir=data_dir, download=download)
+    transform = PAIR_TRANSFORMS[source]
+    return PairedData(data, transform(data.x_train), transform(data.x_test), source)
 
 
 def _finite(x, y, batch_size):

@@ -795,3 +795,62 @@ def unary_joint_discriminator(arch, input_shape, latent_dim, *, units=512, dropo
     scores = [layers.Dense(1, use_bias=False, dtype="float32", name=f"{name}_{s}")(h)
               for s, h in (("s_x", fx), ("s_z", hz), ("s_xz", jxz))]
     return keras.Model([image, code], layers.Concatenate(dtype="float32")(scores), name=name)
+
+
+# ------------------------------------------------------ image-to-image nets
+def unet_depth(shape, limit=4):
+    """The number of stride-2 halvings a U-Net can make of `shape`'s sides and invert exactly (<= `limit`)."""
+    depth = 0
+    while depth < limit and shape[0] % 2 ** (depth + 1) == 0 and shape[1] % 2 ** (depth + 1) == 0:
+        depth += 1
+    if depth == 0:
+        raise ValueError(f"a U-Net needs even image sides; got {tuple(shape)}")
+    return depth
+
+
+def unet(input_shape, output_channels, *, filters=64, depth=None, dropout=0.5, dropout_layers=3, name="unet"):
+    """pix2pix's U-Net generator (Isola et al. 2017, Sec. 3.2.1 and Appendix 6.1.1), at the depth the image allows.
+
+    Encoder: `depth` blocks C_k of 4x4 stride-2 convolution, batch norm (not in the first), leaky ReLU 0.2,
+    with k = filters x 1, 2, 4, 8, 8, ...; decoder: as many 4x4 stride-2 transposed convolutions with
+    batch norm and ReLU, each concatenated with the encoder block of its resolution (the skips), dropout
+    0.5 in the first `dropout_layers` decoder blocks (the paper's only noise: G has no z), then a 4x4
+    convolution to the output channels and tanh. Decoder widths mirror the encoder's (k of the level above,
+    at least `filters`).
+    """
+    depth = unet_depth(input_shape) if depth is None else int(depth)
+    inputs = keras.Input(shape=tuple(input_shape), name="source")
+    widths = [filters * min(2 ** i, 8) for i in range(depth)]
+    h, skips = inputs, []
+    for i, width in enumerate(widths):
+        h = layers.Conv2D(width, 4, strides=2, padding="same", use_bias=i == 0)(h)
+        if i:
+            h = layers.BatchNormalization(synchronized=True)(h)
+        h = layers.LeakyReLU(0.2)(h)
+        skips.append(h)
+    for i, (width, skip) in enumerate(zip(reversed([int(input_shape[-1])] + widths[:-1]), reversed(skips))):
+        if i:
+            h = layers.Concatenate()([h, skip])
+        h = layers.Conv2DTranspose(max(width, filters), 4, strides=2, padding="same", use_bias=False)(h)
+        h = layers.BatchNormalization(synchronized=True)(h)
+        if i < dropout_layers and dropout:
+            h = layers.Dropout(dropout)(h)
+        h = layers.ReLU()(h)
+    h = layers.Conv2D(int(output_channels), 4, padding="same", dtype="float32")(h)
+    return keras.Model(inputs, layers.Activation("tanh", dtype="float32")(h), name=name)
+
+
+def patch_discriminator(input_shape, *, filters=64, layers_=3, name="patch_discriminator"):
+    """pix2pix's PatchGAN D (Sec. 3.2.2, Appendix 6.1.2): C64-C128-C256... (4x4 stride-2 convolutions,
+    batch norm but in the first, leaky ReLU 0.2), then a 4x4 convolution to one logit per patch: D judges
+    each N x N patch as real or fake (a Markov random field on patches), its logits averaged by the loss.
+    `input_shape` is that of what D reads: the (source, target) pair concatenated on channels."""
+    inputs = keras.Input(shape=tuple(input_shape), name="pair")
+    h = inputs
+    for i in range(int(layers_)):
+        h = layers.Conv2D(filters * min(2 ** i, 8), 4, strides=2, padding="same", use_bias=i == 0)(h)
+        if i:
+            h = layers.BatchNormalization(synchronized=True)(h)
+        h = layers.LeakyReLU(0.2)(h)
+    h = layers.Conv2D(1, 4, padding="same", dtype="float32")(h)
+    return keras.Model(inputs, h, name=name)

@@ -6,7 +6,8 @@
                   supervised, ssl, clustering and dim_reduction variants)
     gan/          implicit generative models trained without labels: gan (gan, dcgan), wgan
                   (wgan, wgan_gp), sngan (sngan, sngan_projection), sagan, infogan, vdb, imle,
-                  bigan (bigan, ali, ali_ssl), bigbigan, gmmn (gmmn, gmmn_ae)
+                  pix2pix (paired translation), bigan (bigan, ali, ali_ssl), bigbigan, gmmn
+                  (gmmn, gmmn_ae)
     likelihood/   models with a likelihood or a bound on it: vae, iwae, pixelcnn
     adversarial/  adversarial training beyond generation (DANN, fairness, GAIL); empty yet
     supervised.py the supervised baseline (`supervised`)
