@@ -36,7 +36,9 @@ from keras import ops
 
 from zoo import nets
 
-BATCH_KEYS = ("x", "x_labeled", "y_labeled", "x2", "y")  # "y": a paired target image (pix2pix), not a label
+BATCH_KEYS = ("x", "x_labeled", "y_labeled", "x2")
+#: The keys of a paired image-to-image batch (DESIGN.md): a source and its target image.
+PAIRED_BATCH_KEYS = ("x", "y")
 CAPABILITIES = ("sample", "classify", "encode", "elbo", "log_prob")
 
 
@@ -439,6 +441,9 @@ class ZooModel(keras.Model):
         return keras.random.uniform(shape, minval=minval, maxval=maxval, seed=self.seed_generator)
 
     # --------------------------------------------------------------- batches
+    #: The batch keys the method reads (an SSL batch's; a paired method's are `PAIRED_BATCH_KEYS`).
+    batch_keys = BATCH_KEYS
+
     def unpack(self, batch, *keys):
         """Read `keys` of a DESIGN.md batch dict, with clear errors for anything else.
 
@@ -455,10 +460,10 @@ class ZooModel(keras.Model):
                 "(see zoo.data: data.train(batch_size)); got "
                 f"{type(batch).__name__}"
             )
-        unknown = set(batch) - set(BATCH_KEYS)
+        unknown = set(batch) - set(self.batch_keys)
         if unknown:
             raise ValueError(
-                f"unexpected batch keys {sorted(unknown)}: batches carry only {list(BATCH_KEYS)}, "
+                f"unexpected batch keys {sorted(unknown)}: batches carry only {list(self.batch_keys)}, "
                 "and the unlabelled stream 'x' carries no labels"
             )
         missing = [k for k in keys if k not in batch]

@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from zoo import losses, nets
-from zoo.base import ZooModel
+from zoo.base import PAIRED_BATCH_KEYS, ZooModel
 from zoo.registry import register
 
 
@@ -66,6 +66,7 @@ class Pix2Pix(ZooModel):
     """
 
     roles = ("d", "g")
+    batch_keys = PAIRED_BATCH_KEYS
     log_names = ("d_loss", "g_loss", "l1")
     eval_log_names = ("d_loss", "l1")
 
