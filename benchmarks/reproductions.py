@@ -169,7 +169,8 @@ def readme_table(runs):
     rows = []
     for run in runs[runs["paper_error_pct"].notna()].itertuples():
         reached = f"{run.epochs} of {run.target_epochs} epochs" + ("" if run.finished else ", resumable")
-        rows.append({"recipe": run.recipe, "paper": f"{run.paper_error_pct:.2f}",
+        scale = "" if run.scale == "paper" else f" ({run.scale})"  # a scale beside the paper's own
+        rows.append({"recipe": run.recipe + scale, "paper": f"{run.paper_error_pct:.2f}",
                      "ours (seed, epochs)": f"{run.test_error_pct:.2f} (seed {run.seed}, {reached})",
                      "same net, labels alone": "" if pd.isna(run.baseline_error_pct)
                      else f"{run.baseline_error_pct:.2f}",

@@ -1,5 +1,5 @@
 """The GAN family as samplers on MNIST and Fashion-MNIST (gan, dcgan, wgan, wgan_gp, sngan, sngan_projection,
-sagan, infogan, vdb) and IMLE.
+sagan, biggan, infogan, vdb) and IMLE; pix2pix on edges -> images.
 
 Each method's defaults are its paper's (or its authors' code's) optimizers, n_critic and penalties, so
 the recipes set the minibatch the paper used and the budgets. None of these papers reports a number on
@@ -19,12 +19,13 @@ _BATCH = {
     "sngan": 64,              # the authors' configs (batchsize 64)
     "sngan_projection": 64,
     "sagan": 64,              # ours: the paper's ImageNet runs do not carry over to 28x28
+    "biggan": 64,             # ours (the paper: 2048)
     "infogan": 128,           # openai/InfoGAN, launchers/run_mnist_exp.py
     "vdb": 64,                # akanazawa/vgan, configs/cifar10_vgan.1.yaml
     "imle": 64,               # ours (m = 10 x 64 samples searched per step)
 }
 _CRITIC_STEPS = {"gan": 1, "dcgan": 1, "wgan": 5, "wgan_gp": 5, "sngan": 5, "sngan_projection": 5,
-                 "sagan": 1, "infogan": 1, "vdb": 1, "imle": 1}
+                 "sagan": 1, "biggan": 2, "infogan": 1, "vdb": 1, "imle": 1}
 _NOTES = {
     "gan": "The paper's maxout MLPs and SGD with momentum: here the zoo's mlp nets and Adam (see gan).",
     "dcgan": "The zoo's dcgan nets at 28x28 (two layers fewer than the paper's 64x64 nets).",
@@ -35,6 +36,8 @@ _NOTES = {
     "sngan_projection": "Every training image labelled; G conditioned by concatenation, not conditional batch norm.",
     "sagan": "Unconditional, on the zoo's small sagan nets (attention at 14x14); the paper is class-conditional "
              "ImageNet 128x128 with ResNets, conditional batch norm in G and a projection D.",
+    "biggan": "Every training image labelled; the paper's optimisers and n_D 2 on the zoo's small non-residual "
+              "nets (attention at 14x14), no weight average of G.",
     "infogan": "The code's MNIST run (z 62 from U(-1, 1), one 10-way and two U(-1, 1) codes, lambda 1, Adam 2e-4 / "
                "1e-3 with beta_1 0.5, batch 128) on the zoo's dcgan nets; its budget, 50 x 100 updates, is the "
                "`paper` scale. Its categorical code read as a classifier: Sec. 7.1's 5 % error on MNIST.",

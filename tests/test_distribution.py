@@ -83,7 +83,8 @@ def _build(name, kwargs, weights=None):
     ("wgan_gp", {"latent_dim": 8, "critic_steps": 1}),
     ("wgan", {"latent_dim": 8, "critic_steps": 1, "clip": 0.05}),
     ("sngan", {"latent_dim": 8, "critic_steps": 1}),  # the power iteration's u, updated on every replica
-    ("sagan", {"latent_dim": 8}),  # batch norm and spectral norm in G, attention in both
+    # biggan also covers SAGAN's batch norm under spectral norm in G, with the attention blocks.
+    ("biggan", {"num_classes": 10, "latent_dim": 8, "critic_steps": 1}),  # conditional BN, shared embedding
     ("vdb", {"latent_dim": 8}),  # the multiplier beta: one dual step from the global batch's KL
     ("infogan", {"latent_dim": 8}),  # batch norm in D, Q and G; the codes drawn per global row
     ("pix2pix", {"filters": 8, "dropout": 0.0}),  # batch norm in the U-Net and the PatchGAN, patch-mean losses

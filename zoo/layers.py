@@ -399,6 +399,67 @@ class SelfAttention2D(_layers.Layer):
                 "spectral_norm": self.spectral_norm}
 
 
+# ------------------------------------------------- conditional batch norm
+@keras.saving.register_keras_serializable(package="zoo")
+class ConditionalBatchNormalization(_layers.Layer):
+    """Batch norm whose gain and bias are linear functions of a condition vector (BigGAN's, Brock et al. 2019,
+    Sec. 3 and Appendix B; after de Vries et al. 2017 and Dumoulin et al. 2017).
+
+    Called on `[h, condition]`: h normalised by its batch statistics (no learnt scale or offset of its own,
+    synchronised across replicas), then h_hat * (1 + gain(c)) + bias(c), gain and bias linear in c
+    (spectrally normalised where `spectral_norm`, as BigGAN's G). BigGAN's c is [the shared class
+    embedding; this block's chunk of z].
+    """
+
+    def __init__(self, spectral_norm=True, momentum=0.99, **kwargs):
+        super().__init__(**kwargs)
+        self.spectral_norm, self.momentum = bool(spectral_norm), float(momentum)
+
+    def build(self, input_shape):
+        h_shape, c_shape = input_shape
+        channels = int(h_shape[-1])
+        self.normalize = _layers.BatchNormalization(center=False, scale=False, momentum=self.momentum,
+                                                    synchronized=True, name="bn")
+        self.normalize.build(h_shape)
+        linear = (lambda name: SpectralNormDense(channels, name=name)) if self.spectral_norm else (
+            lambda name: _layers.Dense(channels, name=name))
+        self.gain, self.bias = linear("gain"), linear("bias")
+        for layer in (self.gain, self.bias):
+            layer.build(c_shape)
+
+    def call(self, inputs, training=False):
+        h, condition = inputs
+        normalized = self.normalize(h, training=training)
+        shape = [-1] + [1] * (len(h.shape) - 2) + [h.shape[-1]]
+        gain = ops.reshape(self.gain(condition, training=training), shape)
+        bias = ops.reshape(self.bias(condition, training=training), shape)
+        return normalized * (1.0 + ops.cast(gain, h.dtype)) + ops.cast(bias, h.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "spectral_norm": self.spectral_norm, "momentum": self.momentum}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class LatentChunk(_layers.Layer):
+    """z[:, start:start + size]: one chunk of a hierarchical latent (BigGAN's skip-z)."""
+
+    def __init__(self, start, size, **kwargs):
+        super().__init__(**kwargs)
+        self.start, self.size = int(start), int(size)
+
+    def call(self, z):
+        return z[:, self.start:self.start + self.size]
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.size,)
+
+    def get_config(self):
+        return {**super().get_config(), "start": self.start, "size": self.size}
+
+
 # ----------------------------------------------------- minibatch discrimination
 @keras.saving.register_keras_serializable(package="zoo")
 class MinibatchDiscrimination(_layers.Layer):

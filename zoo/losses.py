@@ -258,11 +258,24 @@ def r1_penalty(critic, real):
     """E ||grad_x f(x)||^2 on real images (Mescheder et al. 2018, arXiv 1801.04406, Eq. 9, without its
     gamma / 2; the caller weighs it): per example, each score depending on its own x only, with the graph
     kept so the penalty's gradient reaches the critic's weights. StyleGAN's R1 and VGAN-GP's penalty."""
+    real = tf.convert_to_tensor(real)
     with tf.GradientTape() as tape:
         tape.watch(real)
         total = ops.sum(critic(real))
     gradients = tape.gradient(total, real)
     return ops.mean(ops.sum(ops.square(ops.reshape(gradients, (ops.shape(gradients)[0], -1))), axis=-1))
+
+
+def orthogonal_regularization(kernels):
+    """sum_W ||W^T W (1 - I)||_F^2 over `kernels`, each as an (inputs, outputs) matrix: BigGAN's
+    orthogonal regularisation (Brock et al. 2019, Eq. 3, without its beta), which pushes the filters apart
+    without constraining their norms (the diagonal is masked out)."""
+    total = 0.0
+    for kernel in kernels:
+        w = ops.reshape(kernel, (-1, kernel.shape[-1]))
+        gram = ops.matmul(ops.transpose(w), w)
+        total = total + ops.sum(ops.square(gram * (1.0 - ops.eye(gram.shape[0], dtype=gram.dtype))))
+    return total
 
 
 def kplus1_real_loss_smoothed(logits, smoothing):

@@ -797,6 +797,50 @@ def unary_joint_discriminator(arch, input_shape, latent_dim, *, units=512, dropo
     return keras.Model([image, code], layers.Concatenate(dtype="float32")(scores), name=name)
 
 
+# ------------------------------------------------------------- BigGAN's G
+def biggan_generator(latent_dim, num_classes, output_shape, *, embedding_dim=32, width=1.0, name="generator"):
+    """BigGAN's generator at small scale (Brock et al. 2019, Sec. 3 and Fig. 15): hierarchical latents and
+    class-conditional batch norm from a shared embedding, spectral norm, self-attention.
+
+    z (`latent_dim`, divisible by 4) is split into 4 chunks: the first goes through a spectrally
+    normalised dense layer to a (side/4)^2 x 128 map; each of the two upsampling blocks (batch norm
+    conditioned on [shared(y); its chunk of z], `zoo.layers.ConditionalBatchNormalization`, ReLU, nearest
+    x2, 3x3 convolution; 64 then 32 filters) and the output block (conditional batch norm, ReLU, 3x3
+    convolution to the image, tanh) get one each: the "skip-z" connections. `shared` is one linear
+    embedding of the one-hot y, `embedding_dim` wide, shared by every conditional batch norm (each
+    projects it with its own gain and bias layers). Self-attention after the first block, as SAGAN's
+    net (`sagan`). Called as `net([z, one-hot y])`. The paper's blocks are residual; these are plain: a
+    deviation at this size.
+    """
+    from zoo.layers import (ConditionalBatchNormalization, LatentChunk, SelfAttention2D, SpectralNormConv2D,
+                            SpectralNormDense)
+
+    height, _, channels = output_shape
+    if int(latent_dim) % 4:
+        raise ValueError(f"latent_dim must divide into BigGAN's 4 chunks of z; got {latent_dim}")
+    size = int(latent_dim) // 4
+    units = lambda n: max(1, int(round(n * width)))  # noqa: E731
+    z = keras.Input(shape=(int(latent_dim),), name="latent")
+    label = keras.Input(shape=(int(num_classes),), name="label")
+    chunks = [LatentChunk(i * size, size, name=f"z_chunk_{i}")(z) for i in range(4)]
+    shared = layers.Dense(int(embedding_dim), use_bias=False, name="shared_embedding")(label)
+    base = height // 4
+    # No bias where (conditional) batch norm comes next: its offset takes the bias's place.
+    h = SpectralNormDense(base * base * units(128), use_bias=False, name="z_to_map")(chunks[0])
+    h = layers.Reshape((base, base, units(128)))(h)
+    for i, filters in enumerate((64, 32)):
+        h = ConditionalBatchNormalization()([h, layers.Concatenate()([shared, chunks[i + 1]])])
+        h = layers.ReLU()(h)
+        h = layers.UpSampling2D(2)(h)
+        h = SpectralNormConv2D(units(filters), 3, padding="same", use_bias=False)(h)
+        if i == 0:
+            h = SelfAttention2D()(h)
+    h = ConditionalBatchNormalization()([h, layers.Concatenate()([shared, chunks[3]])])
+    h = layers.ReLU()(h)
+    h = SpectralNormConv2D(int(channels), 3, padding="same", dtype="float32")(h)
+    return keras.Model([z, label], layers.Activation("tanh", dtype="float32")(h), name=name)
+
+
 # ------------------------------------------------------ image-to-image nets
 def unet_depth(shape, limit=4):
     """The number of stride-2 halvings a U-Net can make of `shape`'s sides and invert exactly (<= `limit`)."""

@@ -5,8 +5,8 @@
                   ssl_vae (m1, m2, m1_m2), adgm (adgm, sdgm), infinite_vae, aae (aae and its
                   supervised, ssl, clustering and dim_reduction variants)
     gan/          implicit generative models trained without labels: gan (gan, dcgan), wgan
-                  (wgan, wgan_gp), sngan (sngan, sngan_projection), sagan, infogan, vdb, imle,
-                  pix2pix (paired translation), bigan (bigan, ali, ali_ssl), bigbigan, gmmn
+                  (wgan, wgan_gp), sngan (sngan, sngan_projection), sagan, biggan, infogan, vdb,
+                  imle, pix2pix (paired translation), bigan (bigan, ali, ali_ssl), bigbigan, gmmn
                   (gmmn, gmmn_ae)
     likelihood/   models with a likelihood or a bound on it: vae, iwae, pixelcnn
     adversarial/  adversarial training beyond generation (DANN, fairness, GAIL); empty yet

@@ -86,8 +86,8 @@ class SNGANProjection(SNGAN):
     y drawn uniformly (the code's `sample_categorical`); the code's settings
     (configs/sn_cifar10_conditional.yml) as SNGAN's. It reads the batches'
     labelled stream `"x_labeled"`, `"y_labeled"` (every example, or the
-    labelled ones of an SSL split: `zoo.data.load(..., labels="all")` trains
-    it on everything).
+    labelled ones of an SSL split: `zoo.data.load(name)`, whose default
+    labels=None labels every example, trains it on everything).
 
     Deviation: the code's G is a ResNet with categorical conditional batch
     norm; here the zoo's `conditional_generator` (the one-hot y concatenated
@@ -99,7 +99,7 @@ class SNGANProjection(SNGAN):
     Example:
         >>> import zoo
         >>> model = zoo.load("sngan_projection")
-        >>> model.fit(zoo.data.load("digits", labels="all"), epochs=1, batch_size=64, verbose=0)
+        >>> model.fit(zoo.data.load("digits"), epochs=1, batch_size=64, verbose=0)
         >>> model.sample(10, labels=range(10)).shape
         (10, 8, 8, 1)
 
