@@ -185,10 +185,6 @@ class PairedData(SSLData):
     def source_test(self):
         return self.x_test
 
-    @property
-    def target_shape(self):
-        return tuple(self.target_train.shape[1:])
-
     def train(self, batch_size=100, labeled_batch_size=None, seed=None, **_):
         """Endless shuffled stream of `{"x": sources, "y": targets}` batches (`SSLData.train`'s signature; its
         labelled-stream options do not apply to pairs and are ignored)."""

@@ -244,26 +244,26 @@ def gradient_penalty(critic, real, fake, epsilon, target=1.0):
     penalty's gradient reaches the critic's weights."""
     shape = [-1] + [1] * (len(real.shape) - 1)
     epsilon = ops.reshape(ops.cast(epsilon, real.dtype), shape)
-    interpolates = epsilon * real + (1.0 - epsilon) * fake
-    with tf.GradientTape() as tape:
-        tape.watch(interpolates)
-        total = ops.sum(critic(interpolates))
-    gradients = tape.gradient(total, interpolates)
+    squared_norms = _squared_input_gradient_norms(critic, epsilon * real + (1.0 - epsilon) * fake)
     # The small constant keeps the norm's derivative finite where a gradient vanishes.
-    norms = ops.sqrt(ops.sum(ops.square(ops.reshape(gradients, (ops.shape(gradients)[0], -1))), axis=-1) + 1e-12)
-    return ops.mean(ops.square(norms - target))
+    return ops.mean(ops.square(ops.sqrt(squared_norms + 1e-12) - target))
 
 
 def r1_penalty(critic, real):
     """E ||grad_x f(x)||^2 on real images (Mescheder et al. 2018, arXiv 1801.04406, Eq. 9, without its
     gamma / 2; the caller weighs it): per example, each score depending on its own x only, with the graph
     kept so the penalty's gradient reaches the critic's weights. StyleGAN's R1 and VGAN-GP's penalty."""
-    real = tf.convert_to_tensor(real)
+    return ops.mean(_squared_input_gradient_norms(critic, real))
+
+
+def _squared_input_gradient_norms(critic, x):
+    """||grad_x f(x_i)||^2 per example (the scores summed: each depends on its own x_i only), the graph kept."""
+    x = tf.convert_to_tensor(x)
     with tf.GradientTape() as tape:
-        tape.watch(real)
-        total = ops.sum(critic(real))
-    gradients = tape.gradient(total, real)
-    return ops.mean(ops.sum(ops.square(ops.reshape(gradients, (ops.shape(gradients)[0], -1))), axis=-1))
+        tape.watch(x)
+        total = ops.sum(critic(x))
+    gradients = tape.gradient(total, x)
+    return ops.sum(ops.square(ops.reshape(gradients, (ops.shape(gradients)[0], -1))), axis=-1)
 
 
 def orthogonal_regularization(kernels):
@@ -475,13 +475,18 @@ def cluster_head_penalty(heads, threshold):
 
 
 # ---------------------------------------------------------- moment matching
-def gaussian_kernel_sum(a, b, bandwidths):
-    """sum_s exp(-||a_i - b_j||^2 / (2 s^2)) for every pair (i, j): shape (len(a), len(b))."""
+def pairwise_squared_distances(a, b):
+    """||a_i - b_j||^2 for every pair (i, j) of the flattened rows: shape (len(a), len(b)), clipped at 0."""
     a = ops.reshape(a, (ops.shape(a)[0], -1))
     b = ops.reshape(b, (ops.shape(b)[0], -1))
     squared = (ops.sum(ops.square(a), axis=-1)[:, None] + ops.sum(ops.square(b), axis=-1)[None, :]
                - 2.0 * ops.matmul(a, ops.transpose(b)))
-    squared = ops.maximum(squared, 0.0)
+    return ops.maximum(squared, 0.0)
+
+
+def gaussian_kernel_sum(a, b, bandwidths):
+    """sum_s exp(-||a_i - b_j||^2 / (2 s^2)) for every pair (i, j): shape (len(a), len(b))."""
+    squared = pairwise_squared_distances(a, b)
     return sum(ops.exp(-squared / (2.0 * float(s) ** 2)) for s in bandwidths)
 
 

@@ -819,7 +819,7 @@ def biggan_generator(latent_dim, num_classes, output_shape, *, embedding_dim=32,
     if int(latent_dim) % 4:
         raise ValueError(f"latent_dim must divide into BigGAN's 4 chunks of z; got {latent_dim}")
     size = int(latent_dim) // 4
-    units = lambda n: max(1, int(round(n * width)))  # noqa: E731
+    units = Parts(width=width).units
     z = keras.Input(shape=(int(latent_dim),), name="latent")
     label = keras.Input(shape=(int(num_classes),), name="label")
     chunks = [LatentChunk(i * size, size, name=f"z_chunk_{i}")(z) for i in range(4)]
@@ -869,14 +869,14 @@ def unet(input_shape, output_channels, *, filters=64, depth=None, dropout=0.5, d
     for i, width in enumerate(widths):
         h = layers.Conv2D(width, 4, strides=2, padding="same", use_bias=i == 0)(h)
         if i:
-            h = layers.BatchNormalization(synchronized=True)(h)
+            h = _batch_norm()(h)
         h = layers.LeakyReLU(0.2)(h)
         skips.append(h)
     for i, (width, skip) in enumerate(zip(reversed([int(input_shape[-1])] + widths[:-1]), reversed(skips))):
         if i:
             h = layers.Concatenate()([h, skip])
         h = layers.Conv2DTranspose(max(width, filters), 4, strides=2, padding="same", use_bias=False)(h)
-        h = layers.BatchNormalization(synchronized=True)(h)
+        h = _batch_norm()(h)
         if i < dropout_layers and dropout:
             h = layers.Dropout(dropout)(h)
         h = layers.ReLU()(h)
@@ -894,7 +894,7 @@ def patch_discriminator(input_shape, *, filters=64, layers_=3, name="patch_discr
     for i in range(int(layers_)):
         h = layers.Conv2D(filters * min(2 ** i, 8), 4, strides=2, padding="same", use_bias=i == 0)(h)
         if i:
-            h = layers.BatchNormalization(synchronized=True)(h)
+            h = _batch_norm()(h)
         h = layers.LeakyReLU(0.2)(h)
     h = layers.Conv2D(1, 4, padding="same", dtype="float32")(h)
     return keras.Model(inputs, h, name=name)

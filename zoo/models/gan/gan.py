@@ -106,9 +106,14 @@ class ImageGAN(NoiseGenerator, ZooModel):
         for real in minibatches:
             _, d_logs = self.minimize("d", lambda real=real: self.discriminator_losses(
                 real, self.latent_noise(ops.shape(real)[0])))
+        d_logs = {**d_logs, **self.after_critic_steps(d_logs)}
         m = ops.shape(minibatches[0])[0]
         _, g_logs = self.minimize("g", lambda: self.generator_losses(self.latent_noise(m)))
         return self.track(self.log_names, {**d_logs, **g_logs})
+
+    def after_critic_steps(self, d_logs):
+        """Between D's steps and G's: a method's own update (VDB's dual step on beta); returns extra logs."""
+        return {}
 
     def split_minibatches(self, x):
         """`x` as `critic_steps` equal minibatches (a clear error where it does not divide)."""

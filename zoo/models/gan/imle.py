@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from zoo import nets
+from zoo import losses, nets
 from zoo.base import NoiseGenerator, ZooModel
 from zoo.registry import register
 
@@ -86,11 +86,7 @@ class IMLE(NoiseGenerator, ZooModel):
 
     def nearest_codes(self, x, z):
         """For each image of `x`, the code among `z` whose sample G(z) is nearest, and that squared distance."""
-        flat_x = ops.reshape(x, (ops.shape(x)[0], -1))
-        samples = ops.stop_gradient(self.generate(z, training=False))
-        flat_samples = ops.reshape(samples, (ops.shape(samples)[0], -1))
-        distances = (ops.sum(ops.square(flat_x), axis=1, keepdims=True) - 2.0 * ops.matmul(flat_x, ops.transpose(
-            flat_samples)) + ops.sum(ops.square(flat_samples), axis=1)[None, :])
+        distances = losses.pairwise_squared_distances(x, ops.stop_gradient(self.generate(z, training=False)))
         nearest = ops.argmin(distances, axis=1)
         return ops.take(z, nearest, axis=0), ops.min(distances, axis=1)
 

@@ -142,14 +142,11 @@ class VDBGAN(ImageGAN):
     def g_objective(self, fake_logits):
         return losses.real_logit_loss(fake_logits)  # non-saturating -log D(z), z ~ E(z|G(z'))
 
-    def train_step(self, batch):
-        x = self.unpack(batch, "x")
-        _, d_logs = self.minimize("d", lambda: self.discriminator_losses(x, self.latent_noise(ops.shape(x)[0])))
-        # Dual ascent on beta with the step's KL, the global batch's (all-reduced: one beta on every replica).
+    def after_critic_steps(self, d_logs):
+        """Dual ascent on beta with D's step's KL, the global batch's (all-reduced: one beta on every replica)."""
         kl = losses.batch_mean(d_logs["kl"][None])
         self.beta.assign(ops.maximum(0.0, self.beta + self.beta_step * (kl - self.information_constraint)))
-        _, g_logs = self.minimize("g", lambda: self.generator_losses(self.latent_noise(ops.shape(x)[0])))
-        return self.track(self.log_names, {**d_logs, **g_logs, "beta": self.beta})
+        return {"beta": self.beta}
 
     def evaluation_terms(self, x):
         _, logs = self.discriminator_losses(x, self.latent_noise(ops.shape(x)[0]), training=False)
