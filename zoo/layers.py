@@ -602,6 +602,182 @@ class BernoulliLogDensity(_layers.Layer):
         return bernoulli_log_likelihood((ops.cast(images, logits.dtype) + 1.0) / 2.0, logits)
 
 
+# ------------------------------------------- ProGAN / StyleGAN building blocks
+@keras.saving.register_keras_serializable(package="zoo")
+class EqualizedDense(_layers.Layer):
+    """Dense layer with the equalised learning rate of ProGAN (Karras et al. 2018, arXiv 1710.10196, Sec. 4.1).
+
+    The weights are drawn from N(0, 1 / lr_multiplier^2) and scaled at run time by
+    c = lr_multiplier * gain / sqrt(fan_in) (He's constant for gain sqrt(2)): y = x (c W) + lr_multiplier b.
+    Adam's step is invariant to a weight's scale, so with the constant outside the weight every layer
+    learns at the same speed. `lr_multiplier` < 1 slows a layer down (StyleGAN's mapping net, 0.01).
+    """
+
+    def __init__(self, units, gain=2.0 ** 0.5, lr_multiplier=1.0, use_bias=True, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.gain, self.lr_multiplier, self.use_bias = int(units), float(gain), float(lr_multiplier), use_bias
+
+    def build(self, input_shape):
+        fan_in = int(input_shape[-1])
+        self.scale = self.lr_multiplier * self.gain / fan_in ** 0.5
+        self.kernel = self.add_weight(name="kernel", shape=(fan_in, self.units),
+                                      initializer=keras.initializers.RandomNormal(0.0, 1.0 / self.lr_multiplier))
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros") if self.use_bias else None
+
+    def call(self, x):
+        y = ops.matmul(x, ops.cast(self.kernel * self.scale, x.dtype))
+        return y + ops.cast(self.bias * self.lr_multiplier, x.dtype) if self.use_bias else y
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "gain": self.gain, "lr_multiplier": self.lr_multiplier,
+                "use_bias": self.use_bias}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class EqualizedConv2D(_layers.Layer):
+    """Stride-1 "same" 2-D convolution with ProGAN's equalised learning rate (`EqualizedDense`; fan_in = k*k*in)."""
+
+    def __init__(self, filters, kernel_size, gain=2.0 ** 0.5, use_bias=True, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel_size, self.gain, self.use_bias = int(filters), int(kernel_size), float(gain), use_bias
+
+    def build(self, input_shape):
+        channels = int(input_shape[-1])
+        self.scale = self.gain / (self.kernel_size * self.kernel_size * channels) ** 0.5
+        self.kernel = self.add_weight(name="kernel", shape=(self.kernel_size, self.kernel_size, channels, self.filters),
+                                      initializer=keras.initializers.RandomNormal(0.0, 1.0))
+        self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros") if self.use_bias else None
+
+    def call(self, x):
+        y = ops.conv(x, ops.cast(self.kernel * self.scale, x.dtype), padding="same")
+        return y + ops.cast(self.bias, x.dtype) if self.use_bias else y
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.filters,)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size, "gain": self.gain,
+                "use_bias": self.use_bias}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class PixelNormalization(_layers.Layer):
+    """ProGAN's pixelwise feature vector normalisation (Sec. 4.2): b = a / sqrt(mean_j a_j^2 + 1e-8) over the
+    channels of each position (of each vector, for a latent)."""
+
+    def call(self, x):
+        return x * ops.rsqrt(ops.mean(ops.square(x), axis=-1, keepdims=True) + 1e-8)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class MinibatchStandardDeviation(_layers.Layer):
+    """ProGAN's minibatch standard deviation (Sec. 3): one feature map appended to D's last block, the
+    standard deviation of every feature over a group of images, averaged over features and positions.
+
+    As the authors' code, the batch is split into groups of `group_size` (4) images, the i-th group holding
+    images i, i + n/g, ...; where the batch does not divide by 4 the largest group size <= 4 that divides
+    it is used (a batch of 5 is five groups of one: a zero map). D then sees how varied the batch is and can
+    penalise a generator whose samples lack variety.
+    """
+
+    def __init__(self, group_size=4, **kwargs):
+        super().__init__(**kwargs)
+        self.group_size = int(group_size)
+
+    def call(self, x):
+        n = ops.shape(x)[0]
+        group = 1
+        for size in range(2, self.group_size + 1):  # the largest size <= group_size dividing n
+            group = ops.where(ops.equal(n % size, 0), size, group)
+        height, width, channels = x.shape[1], x.shape[2], x.shape[3]
+        grouped = ops.reshape(x, (group, -1, height, width, channels))
+        deviation = ops.sqrt(ops.var(grouped, axis=0) + 1e-8)  # (n / group, H, W, C)
+        statistic = ops.mean(deviation, axis=(1, 2, 3), keepdims=True)  # (n / group, 1, 1, 1)
+        statistic = ops.tile(statistic, (group, height, width, 1))  # image j of a group at index j n/g + i
+        return ops.concatenate([x, ops.cast(statistic, x.dtype)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (input_shape[-1] + 1,)
+
+    def get_config(self):
+        return {**super().get_config(), "group_size": self.group_size}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class AdaptiveInstanceNormalization(_layers.Layer):
+    """StyleGAN's AdaIN (Karras et al. 2019, arXiv 1812.04948, Eq. 1): called on `[x, w]`, each feature map of
+    x normalised over its positions (instance norm), then scaled and shifted by a style y = A(w), A an
+    equalised dense layer of w (gain 1):
+
+        AdaIN(x_i, y) = (1 + y_s,i) (x_i - mu(x_i)) / sigma(x_i) + y_b,i,
+
+    the code's `x * (y_s + 1) + y_b`, so a zero style is the identity on normalised maps."""
+
+    def build(self, input_shape):
+        x_shape, w_shape = input_shape
+        self.channels = int(x_shape[-1])
+        self.style = EqualizedDense(2 * self.channels, gain=1.0, name="style")
+        self.style.build(w_shape)
+
+    def call(self, inputs):
+        x, w = inputs
+        mean, variance = ops.moments(x, axes=(1, 2), keepdims=True)
+        normalized = (x - mean) * ops.rsqrt(variance + 1e-8)
+        style = ops.cast(self.style(w), x.dtype)
+        scale = ops.reshape(style[:, :self.channels], (-1, 1, 1, self.channels))
+        shift = ops.reshape(style[:, self.channels:], (-1, 1, 1, self.channels))
+        return normalized * (1.0 + scale) + shift
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class NoiseInjection(_layers.Layer):
+    """StyleGAN's per-layer noise (Sec. 3.2, "B" in Fig. 1): called on `[x, noise]`, noise a single-channel
+    N(0, 1) map per image (drawn by the caller, so samples are reproducible), broadcast to every channel
+    with a learnt per-channel strength that starts at 0: x + b * noise."""
+
+    def build(self, input_shape):
+        self.strength = self.add_weight(name="strength", shape=(int(input_shape[0][-1]),), initializer="zeros")
+
+    def call(self, inputs):
+        x, noise = inputs
+        return x + ops.cast(noise, x.dtype) * ops.cast(self.strength, x.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class LearnedConstant(_layers.Layer):
+    """StyleGAN's synthesis input (Sec. 2): a learnt 4x4 (`shape`) map, initialised to ones, repeated over the
+    batch of the tensor it is called on (whose values it ignores)."""
+
+    def __init__(self, shape, **kwargs):
+        super().__init__(**kwargs)
+        self.shape_ = tuple(int(d) for d in shape)
+
+    def build(self, input_shape):
+        self.constant = self.add_weight(name="constant", shape=self.shape_, initializer="ones")
+
+    def call(self, like):
+        batch = ops.shape(like)[0]
+        return ops.broadcast_to(ops.cast(self.constant, like.dtype)[None], (batch,) + self.shape_)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + self.shape_
+
+    def get_config(self):
+        return {**super().get_config(), "shape": self.shape_}
+
+
 def scale_gradient(x, weight):
     """`x` in the forward pass; its gradient multiplied by `weight` in the backward pass
     (0: a stop-gradient, 1: the identity)."""

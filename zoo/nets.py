@@ -898,3 +898,152 @@ def patch_discriminator(input_shape, *, filters=64, layers_=3, name="patch_discr
         h = layers.LeakyReLU(0.2)(h)
     h = layers.Conv2D(1, 4, padding="same", dtype="float32")(h)
     return keras.Model(inputs, h, name=name)
+
+
+# ------------------------------------------------------- ProGAN's growing nets
+def progressive_channels(level, filters):
+    """Feature maps at `level` (side 4 * 2^level): `filters` at 4x4 and 8x8, halving with each doubling above
+    (ProGAN's fmap_base / 2^stage capped at fmap_max, at small scale), at least 16."""
+    return max(16, int(filters) // 2 ** max(0, int(level) - 1))
+
+
+def progressive_levels(side):
+    """The levels 4 * 2^l a net grows through to reach a `side` (rounded up to 4 * 2^L)."""
+    return max(0, math.ceil(math.log2(max(int(side), 4) / 4)))
+
+
+def _equalized_conv_block(x, filters, count, pixel_norm):
+    from zoo.layers import EqualizedConv2D, PixelNormalization
+
+    for _ in range(count):
+        x = layers.LeakyReLU(0.2)(EqualizedConv2D(filters, 3)(x))
+        if pixel_norm:
+            x = PixelNormalization()(x)
+    return x
+
+
+def _to_rgb_layers(levels, channels, filters, name):
+    """Per level, the linear equalised 1x1 convolution of its feature maps to the image's channels (gain 1)."""
+    from zoo.layers import EqualizedConv2D
+
+    to_rgb = []
+    for level in range(levels + 1):
+        side = 4 * 2 ** level
+        x = keras.Input(shape=(side, side, progressive_channels(level, filters)))
+        to_rgb.append(keras.Model(x, EqualizedConv2D(int(channels), 1, gain=1.0, dtype="float32")(x),
+                                  name=f"{name}_to_rgb_{level}"))
+    return to_rgb
+
+
+def progressive_generator(latent_dim, levels, channels, *, filters=128, name="generator"):
+    """ProGAN's generator (Karras et al. 2018, Table 2 at small scale), as per-level pieces.
+
+    Returns `(blocks, to_rgb)`, lists of `levels + 1` functional nets: block 0 maps the latent (pixel-normed)
+    through an equalised dense layer to a 4x4 map and a 3x3 convolution; block l >= 1 doubles the side
+    (nearest neighbour) and applies two 3x3 convolutions; every convolution is equalised (`EqualizedConv2D`),
+    with leaky ReLU 0.2 and pixel norm after it. to_rgb[l] is the 1x1 convolution of level l's map to the
+    image's `channels` (linear, gain 1). `ProGAN.generate_at` chains them.
+    """
+    from zoo.layers import EqualizedDense, PixelNormalization
+
+    z = keras.Input(shape=(int(latent_dim),), name="latent")
+    width = progressive_channels(0, filters)
+    # The code's gain sqrt(2) / 4 on the dense layer to the 4x4 map (it counts it as a 4x4 convolution).
+    h = EqualizedDense(16 * width, gain=2.0 ** 0.5 / 4)(PixelNormalization()(z))
+    h = PixelNormalization()(layers.LeakyReLU(0.2)(layers.Reshape((4, 4, width))(h)))
+    blocks = [keras.Model(z, _equalized_conv_block(h, width, 1, True), name=f"{name}_block_0")]
+    for level in range(1, levels + 1):
+        side, previous = 4 * 2 ** (level - 1), progressive_channels(level - 1, filters)
+        x = keras.Input(shape=(side, side, previous))
+        h = _equalized_conv_block(layers.UpSampling2D(2)(x), progressive_channels(level, filters), 2, True)
+        blocks.append(keras.Model(x, h, name=f"{name}_block_{level}"))
+    return blocks, _to_rgb_layers(levels, channels, filters, name)
+
+
+def progressive_discriminator(levels, channels, *, filters=128, group_size=4, name="discriminator"):
+    """ProGAN's discriminator (Table 2 at small scale), as per-level pieces, the generator's mirror.
+
+    Returns `(from_rgb, blocks)`: from_rgb[l] is a 1x1 equalised convolution of a level-l image to level l's
+    feature maps (leaky ReLU); block l >= 1 applies two 3x3 convolutions (the second to level l-1's width)
+    and 2x2 average pooling; block 0 appends the minibatch standard deviation (`MinibatchStandardDeviation`,
+    groups of `group_size`), a 3x3 convolution, a dense layer of the 4x4 map and the linear score. No
+    normalisation in D, as the paper's. `ProGAN.score_at` chains them.
+    """
+    from zoo.layers import EqualizedConv2D, EqualizedDense, MinibatchStandardDeviation
+
+    from_rgb, blocks = [], []
+    for level in range(levels + 1):
+        side, width = 4 * 2 ** level, progressive_channels(level, filters)
+        x = keras.Input(shape=(side, side, int(channels)))
+        from_rgb.append(keras.Model(x, layers.LeakyReLU(0.2)(EqualizedConv2D(width, 1)(x)),
+                                    name=f"{name}_from_rgb_{level}"))
+    width = progressive_channels(0, filters)
+    x = keras.Input(shape=(4, 4, width))
+    h = _equalized_conv_block(MinibatchStandardDeviation(group_size)(x), width, 1, False)
+    h = layers.LeakyReLU(0.2)(EqualizedDense(width)(layers.Flatten()(h)))
+    score = EqualizedDense(1, gain=1.0, dtype="float32")(h)
+    blocks.append(keras.Model(x, layers.Reshape(())(score), name=f"{name}_block_0"))
+    for level in range(1, levels + 1):
+        side, width = 4 * 2 ** level, progressive_channels(level, filters)
+        x = keras.Input(shape=(side, side, width))
+        h = _equalized_conv_block(x, width, 1, False)
+        h = _equalized_conv_block(h, progressive_channels(level - 1, filters), 1, False)
+        blocks.append(keras.Model(x, layers.AveragePooling2D(2)(h), name=f"{name}_block_{level}"))
+    return from_rgb, blocks
+
+
+# ------------------------------------------------------ StyleGAN's generator
+def style_mapping(latent_dim, *, layers_=8, lr_multiplier=0.01, name="mapping"):
+    """StyleGAN's mapping network f: Z -> W (Karras et al. 2019, Sec. 2): z pixel-normed, then `layers_`
+    equalised dense layers of `latent_dim` units with leaky ReLU 0.2, learning 100x slower than the rest
+    (`lr_multiplier`, the code's mapping_lrmul)."""
+    from zoo.layers import EqualizedDense, PixelNormalization
+
+    z = keras.Input(shape=(int(latent_dim),), name="latent")
+    h = PixelNormalization()(z)
+    for _ in range(int(layers_)):
+        h = layers.LeakyReLU(0.2)(EqualizedDense(int(latent_dim), lr_multiplier=lr_multiplier)(h))
+    return keras.Model(z, h, name=name)
+
+
+def _style_epilogue(h, w, noise):
+    """After each synthesis convolution: per-pixel noise, bias, leaky ReLU, AdaIN with the layer's w (the
+    code's layer_epilogue, instance norm and style modulation folded into `AdaptiveInstanceNormalization`)."""
+    from zoo.layers import AdaptiveInstanceNormalization, NoiseInjection
+
+    h = NoiseInjection()([h, noise])
+    h = layers.LeakyReLU(0.2)(h)
+    return AdaptiveInstanceNormalization()([h, w])
+
+
+def style_synthesis(latent_dim, levels, channels, *, filters=128, name="synthesis"):
+    """StyleGAN's synthesis network g (Sec. 2, Fig. 1b), as per-level pieces like `progressive_generator`.
+
+    Returns `(blocks, to_rgb)`. Every block takes `[input, w_a, w_b, noise_a, noise_b]`: the styles w of its
+    two layers and their noise maps (side x side x 1). Block 0 starts from a learnt 4x4 constant
+    (`LearnedConstant`; its input is w_a, for the batch size): epilogue, 3x3 convolution, epilogue; block
+    l >= 1 doubles the side (nearest neighbour), then two 3x3 convolutions, each followed by the epilogue
+    (`NoiseInjection`, bias, leaky ReLU, `AdaptiveInstanceNormalization`). Equalised convolutions
+    throughout; to_rgb[l] the linear 1x1 convolution of level l, as ProGAN's. The code's bilinear blur
+    around the resampling is left out (a deviation)."""
+    from zoo.layers import EqualizedConv2D, LearnedConstant
+
+    def inputs(side):
+        return [keras.Input(shape=(int(latent_dim),), name="w_a"), keras.Input(shape=(int(latent_dim),), name="w_b"),
+                keras.Input(shape=(side, side, 1), name="noise_a"), keras.Input(shape=(side, side, 1), name="noise_b")]
+
+    blocks = []
+    width = progressive_channels(0, filters)
+    w_a, w_b, noise_a, noise_b = inputs(4)
+    # The constant's bias-free start: the code adds the noise and the bias to it before the first AdaIN.
+    h = _style_epilogue(LearnedConstant((4, 4, width))(w_a), w_a, noise_a)
+    h = _style_epilogue(EqualizedConv2D(width, 3)(h), w_b, noise_b)
+    blocks.append(keras.Model([w_a, w_b, noise_a, noise_b], h, name=f"{name}_block_0"))
+    for level in range(1, levels + 1):
+        side, width = 4 * 2 ** level, progressive_channels(level, filters)
+        x = keras.Input(shape=(side // 2, side // 2, progressive_channels(level - 1, filters)))
+        w_a, w_b, noise_a, noise_b = inputs(side)
+        h = _style_epilogue(EqualizedConv2D(width, 3)(layers.UpSampling2D(2)(x)), w_a, noise_a)
+        h = _style_epilogue(EqualizedConv2D(width, 3)(h), w_b, noise_b)
+        blocks.append(keras.Model([x, w_a, w_b, noise_a, noise_b], h, name=f"{name}_block_{level}"))
+    return blocks, _to_rgb_layers(levels, channels, filters, name)
