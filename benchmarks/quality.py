@@ -12,6 +12,12 @@ Each run is appended to `quality_runs.jsonl` (resumable, like
 `benchmarks.ssl`); the report is `quality.md` + `quality_runs.csv` +
 `quality_summary.csv` + sample grids, in `--out` (default
 `benchmarks/results/<cpu|gpu>/`).
+
+Beside the models, each dataset gets its real-vs-real floor (`n` training
+images scored as if generated, per seed: what a perfect sampler would score
+with this extractor and sample size), every method of the GAN family its FID
+beside `dcgan`'s at the same scale (`fid_vs_dcgan`, < 1: better), and each
+dataset one PNG of every method's first-seed samples.
 """
 
 from __future__ import annotations
@@ -116,6 +122,40 @@ def sweep(recipes_, scale, seeds, out, n, extractor="auto", data_dir=None, steps
     return report.read_jsonl(runs_path)
 
 
+FLOOR_METHOD = "real_train_images"
+
+
+def floor_row(dataset, seed, n, extractor="auto", data_dir=None):
+    """The real-vs-real floor of `dataset`: `n` training images scored against the test split as a sample."""
+    import zoo
+    from recipes.runner import provenance
+
+    evaluate = require_evaluate()
+    data = zoo.data.load(dataset, seed=seed, data_dir=data_dir)
+    metrics = evaluate(data.x_train, data, n=n, extractor=extractor, seed=seed)
+    row = {"recipe": f"floor_{dataset}", "method": FLOOR_METHOD, "dataset": dataset, "labels": None,
+           "scale": "floor", "seed": seed, "steps": 0, "batch_size": None, "train_seconds": 0.0}
+    for key, value in metrics.items():
+        value = value.item() if hasattr(value, "item") and getattr(value, "ndim", 1) == 0 else value
+        if isinstance(value, (int, float, str, bool)) or value is None:
+            row[key if key not in row or row[key] == value else f"evaluate_{key}"] = value
+    row.setdefault("extractor", str(extractor))
+    row.setdefault("n_generated", n)
+    row.update(provenance())
+    return row
+
+
+def floors(datasets, seeds, out, n, extractor="auto", data_dir=None, log=print):
+    """The floor of each dataset x seed not yet in `out/quality_runs.jsonl`."""
+    runs_path = os.path.join(out, "quality_runs.jsonl")
+    done = {(r["recipe"], r["seed"], r.get("n_generated")) for r in report.read_jsonl(runs_path) if "failure" not in r}
+    for dataset in datasets:
+        for seed in seeds:
+            if (f"floor_{dataset}", seed, n) not in done:
+                log(f"floor {dataset} seed {seed}, n={n}")
+                report.append_jsonl(floor_row(dataset, seed, n, extractor, data_dir), runs_path)
+
+
 def _run_in_child(name, scale, seed, n, extractor, data_dir, steps, samples, verbose):
     arguments = ["-m", "benchmarks.quality", "--one", name, "--scale", scale, "--seeds", str(seed), "--n", str(n),
                  "--extractor", extractor, "--verbose", str(verbose)]
@@ -141,9 +181,18 @@ def summarize(runs):
                 x = group[metric].astype(float)
                 row[metric] = f"{x.mean():.4g} ± {x.std(ddof=1):.2g}" if len(x) > 1 else f"{x.mean():.4g}"
         row["train_seconds"] = round(float(group["train_seconds"].mean()), 1)
+        row["fid_mean"] = float(group["fid"].mean()) if "fid" in group else float("nan")
         row.update(_paper(group["recipe"].iloc[0]))
         rows.append(row)
-    return pd.DataFrame(rows)
+    summary = pd.DataFrame(rows)
+    # FID relative to dcgan's at the same dataset, scale, extractor and sample size (the GAN papers' baseline).
+    reference = summary[summary["method"] == "dcgan"].set_index(["dataset", "scale", "extractor", "n_generated"])
+    ratios = []
+    for _, row in summary.iterrows():
+        key = (row["dataset"], row["scale"], row["extractor"], row["n_generated"])
+        ratios.append(row["fid_mean"] / reference.loc[key, "fid_mean"] if key in reference.index else float("nan"))
+    summary["fid_vs_dcgan"] = [round(r, 3) for r in ratios]
+    return summary.drop(columns="fid_mean")
 
 
 def _paper(name):
@@ -174,6 +223,9 @@ def write_report(rows, out, command):
                         "extractors are not comparable); mean ± sample sd over seeds")
     text = report.header("Sample quality", command, info)
     text += "\n## Summary\n\n" + (report.markdown_table(summary) if not summary.empty else "No runs yet.") + "\n"
+    text += LUCIC
+    panels = [sample_panel(out, runs, dataset) for dataset in sorted(set(runs["dataset"]))] if not runs.empty else []
+    text += "".join(f"\n![{os.path.basename(p)}]({os.path.basename(p)})\n" for p in panels if p)
     text += report.sample_grids(out, runs, "\n## Samples\n\n")
     failed = [r for r in rows if "failure" in r]
     if failed:
@@ -181,6 +233,51 @@ def write_report(rows, out, command):
             f"- {r['recipe']} seed {r['seed']}: {r['failure'].splitlines()[-1] if r['failure'] else ''}\n"
             for r in failed)
     return report.write_text(text, os.path.join(out, "quality.md"))
+
+
+LUCIC = """
+## Beside Lucic et al. 2018
+
+Lucic et al. ("Are GANs Created Equal? A Large-Scale Study", arXiv 1711.10337) trained MM GAN, NS GAN, LSGAN,
+WGAN, WGAN-GP, DRAGAN, BEGAN and a VAE on MNIST, Fashion-MNIST, CIFAR-10 and CelebA under a large
+hyper-parameter search and random restarts, and scored them with FID on Inception features. Their finding:
+most models reach similar scores with enough tuning and restarts, and none of them consistently beats the
+non-saturating GAN. Their FIDs use Inception features, ours the zoo's domain classifier, at one setting per
+method and a CPU budget: the values are not comparable, only the ranking is, and at this budget a ranking
+measures speed of learning as much as the method.
+"""
+
+
+def sample_panel(out, runs, dataset):
+    """One PNG of every method's first-seed sample grid on `dataset` (`quality_samples_<dataset>.png`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    samples_dir = os.path.join(out, "samples")
+    chosen = runs[runs["dataset"] == dataset].sort_values(["method", "seed"]).drop_duplicates(["method", "scale"])
+    grids = []
+    for _, run in chosen.iterrows():
+        path = os.path.join(samples_dir, f"{run['recipe']}_{run['scale']}_seed{run['seed']}.png")
+        if os.path.exists(path):
+            grids.append((f"{run['method']} ({run['scale']})", path))
+    if not grids:
+        return None
+    columns = min(6, len(grids))
+    rows = -(-len(grids) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 2.6 * rows), squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, (title, path) in zip(axes.flat, grids):
+        axis.imshow(Image.open(path), cmap="gray")
+        axis.set_title(title, fontsize=8)
+    figure.tight_layout()
+    target = os.path.join(out, f"quality_samples_{dataset}.png")
+    figure.savefig(target, dpi=100)
+    plt.close(figure)
+    return target
 
 
 def main(argv=None):
@@ -197,6 +294,7 @@ def main(argv=None):
     parser.add_argument("--in-process", action="store_true")
     parser.add_argument("--report-only", action="store_true", help="rewrite the report from the runs already there")
     parser.add_argument("--verbose", type=int, default=0)
+    parser.add_argument("--no-floor", action="store_true", help="skip the real-vs-real floor of each dataset")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # child mode: one recipe, row to --out
     parser.add_argument("--samples-out", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -225,6 +323,8 @@ def main(argv=None):
                          f"datasets={args.datasets}")
     command = report.command_line("benchmarks.quality")
     report.write_text(command + "\n", command_file)
+    if not args.no_floor:
+        floors(sorted({r.dataset for r in chosen}), seeds, out, args.n, args.extractor, args.data_dir)
     rows = sweep(chosen, args.scale, seeds, out, args.n, args.extractor, args.data_dir, args.steps,
                  isolate=not args.in_process, verbose=args.verbose)
     print(f"wrote {write_report(rows, out, command)}")

@@ -1,5 +1,5 @@
 """The GAN family as samplers on MNIST and Fashion-MNIST (gan, dcgan, wgan, wgan_gp, sngan, sngan_projection,
-sagan, biggan, infogan, vdb) and IMLE; pix2pix on edges -> images.
+sagan, biggan, infogan, vdb, progan, stylegan) and IMLE; pix2pix on edges -> images.
 
 Each method's defaults are its paper's (or its authors' code's) optimizers, n_critic and penalties, so
 the recipes set the minibatch the paper used and the budgets. None of these papers reports a number on
@@ -23,9 +23,12 @@ _BATCH = {
     "infogan": 128,           # openai/InfoGAN, launchers/run_mnist_exp.py
     "vdb": 64,                # akanazawa/vgan, configs/cifar10_vgan.1.yaml
     "imle": 64,               # ours (m = 10 x 64 samples searched per step)
+    "progan": 16,             # the code's minibatch at 4x4-128x128 is 16 (config.py sched.minibatch_base 16)
+    "stylegan": 32,           # NVlabs/stylegan: minibatch_base 32 up to 128x128 (minibatch_dict)
 }
 _CRITIC_STEPS = {"gan": 1, "dcgan": 1, "wgan": 5, "wgan_gp": 5, "sngan": 5, "sngan_projection": 5,
-                 "sagan": 1, "biggan": 2, "infogan": 1, "vdb": 1, "imle": 1}
+                 "sagan": 1, "biggan": 2, "infogan": 1, "vdb": 1, "imle": 1,
+                 "progan": 1, "stylegan": 1}
 _NOTES = {
     "gan": "The paper's maxout MLPs and SGD with momentum: here the zoo's mlp nets and Adam (see gan).",
     "dcgan": "The zoo's dcgan nets at 28x28 (two layers fewer than the paper's 64x64 nets).",
@@ -45,7 +48,16 @@ _NOTES = {
            "KL bounds each image's 64-d code, not each position of a 4x4 map as the code's.",
     "imle": "Exact nearest neighbours in pixel space among 10 samples per image (the paper: approximate DCI "
             "search); one gradient step per search; the zoo's dcgan generator.",
+    "progan": "MNIST padded to 32x32 (-1 borders) grows 4 -> 8 -> 16 -> 32; 128 feature maps at 4x4 and 8x8, "
+              "halving above (the paper's 512), latent 128 (512). The paper's 800k images per phase is the "
+              "default; the recipes' phases: 2k images at cpu (the 7 phases to 32x32 take 14k images, 875 of "
+              "the 1000 steps), 120k at epochs_20 (840k of its 1.2M images).",
+    "stylegan": "ProGAN's growth (as progan's recipe) under StyleGAN's G: mapping net of 8 layers of 128 (512), "
+                "AdaIN, noise, style mixing 0.9, R1 gamma 10; no blur around resampling.",
 }
+# Images per fade-in (and per stabilisation) of the growing GANs, per scale: 4 -> 32 is 7 phases (4x4, then a
+# fade-in and a stabilisation per level), so the budget's last ~10-60 % trains the full resolution.
+_GROWTH = {"cpu": 2_000, "epochs_20": 120_000}
 # The budget of a method's reference run, where its paper or code states one.
 _PAPER_STEPS = {"infogan": 5000}
 
@@ -56,6 +68,9 @@ def _recipe(method, dataset):
     scales = {"cpu": {"steps": 1000, "batch_size": batch}, "epochs_20": {"steps": 20 * epoch, "batch_size": batch}}
     if method in _PAPER_STEPS:
         scales["paper"] = {"steps": _PAPER_STEPS[method], "batch_size": batch}
+    if method in ("progan", "stylegan"):
+        for scale, images in _GROWTH.items():
+            scales[scale]["hparams"] = {"images_per_phase": images}
     return Recipe(
         name=f"{method}_{dataset}", method=method, dataset=dataset, labels=None,
         hparams={},

@@ -131,6 +131,29 @@ def test_quality_sweep_tabulates_what_evaluate_returns(tmp_path, monkeypatch):
     assert summary["fid"].iloc[0] == "12.5 ± 0"
 
 
+def test_quality_floor_and_fid_beside_dcgans(tmp_path, monkeypatch):
+    seen = []
+
+    def fake_evaluate(model, data, n=10000, extractor="auto", seed=0):
+        seen.append((type(model).__name__, len(model) if hasattr(model, "__len__") else None, n, seed))
+        return {"fid": 2.0, "extractor": "domain:digits", "n_generated": n, "dataset": data.name, "seed": seed}
+
+    monkeypatch.setattr(zoo.metrics, "evaluate", fake_evaluate, raising=False)
+    quality.floors(["digits"], [0, 1], str(tmp_path), n=64, log=lambda _: None)
+    quality.floors(["digits"], [0, 1], str(tmp_path), n=64, log=lambda _: None)  # resumable: nothing twice
+    rows = report.read_jsonl(str(tmp_path / "quality_runs.jsonl"))
+    assert len(rows) == 2 and {r["method"] for r in rows} == {quality.FLOOR_METHOD}
+    assert seen[0][0] == "ndarray" and seen[0][1] == len(zoo.data.load("digits").x_train)  # the training images
+    runs = pd.DataFrame([
+        {"method": m, "recipe": f"{m}_mnist", "dataset": "mnist", "scale": "cpu", "steps": 1000, "seed": k,
+         "extractor": "domain:mnist", "n_generated": 100, "fid": fid, "train_seconds": 1.0}
+        for m, fids in {"dcgan": (20.0, 30.0), "wgan_gp": (10.0, 15.0), "gan": (50.0, 50.0)}.items()
+        for k, fid in enumerate(fids)])
+    summary = quality.summarize(runs).set_index("method")
+    assert summary.loc["dcgan", "fid_vs_dcgan"] == 1.0 and summary.loc["wgan_gp", "fid_vs_dcgan"] == 0.5
+    assert summary.loc["gan", "fid_vs_dcgan"] == 2.0
+
+
 def test_speed_compares_fit_with_the_hand_written_loop():
     rows, scaling = speed.run_method("supervised", steps=4, repeats=1, modes=("graph",), sizes=(128,),
                                      batch_sizes=(64,))
