@@ -77,7 +77,7 @@ def test_ssl_aae_learns_to_sample(digits50, name, bar, learns_seed, request):
     keras.utils.set_random_seed(learns_seed)
     model = zoo.load(name, input_shape=digits50.input_shape, num_classes=10, seed=learns_seed)
     untrained = sample_mmd2(model, digits50)
-    model.fit(digits50.train(64), epochs=5, steps_per_epoch=100, verbose=0)
+    model.fit(digits50.train(64), epochs=1, steps_per_epoch=250, verbose=0)
     trained = sample_mmd2(model, digits50)
     report(request, mmd_ratio=trained / untrained)
     assert trained <= bar * untrained, (name, untrained, trained)
@@ -112,7 +112,7 @@ def test_aae_learns_to_reconstruct_and_sample(name, kwargs, reconstruction_bar, 
         return reconstruction, float(losses.mmd_squared(samples, data.x_test[:500], (1.0, 2.0, 4.0, 8.0)))
 
     untrained = scores()
-    model.fit(data.train(64), epochs=3, steps_per_epoch=100, verbose=0)
+    model.fit(data.train(64), epochs=1, steps_per_epoch=150, verbose=0)
     trained = scores()
     report(request, reconstruction_ratio=trained[0] / untrained[0], mmd_ratio=trained[1] / untrained[1])
     assert trained[0] <= reconstruction_bar * untrained[0], (untrained, trained)

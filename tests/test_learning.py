@@ -27,7 +27,7 @@ def test_sgan_learns_to_sample(learns_seed, request):
     keras.utils.set_random_seed(learns_seed)
     model = zoo.load("sgan", input_shape=data.input_shape, num_classes=10, seed=learns_seed)
     untrained = sample_mmd2(model, data)
-    model.fit(data.train(64), epochs=3, steps_per_epoch=100, verbose=0)
+    model.fit(data.train(64), epochs=1, steps_per_epoch=150, verbose=0)
     trained = sample_mmd2(model, data)
     report(request, mmd_ratio=trained / untrained)
     assert trained <= 0.55 * untrained, (untrained, trained)
@@ -41,7 +41,7 @@ def test_vae_elbo_on_held_out_digits_improves(learns_seed, request):
     keras.utils.set_random_seed(learns_seed)
     vae = zoo.load("vae", input_shape=data.input_shape, latent_dim=8, seed=learns_seed)
     before = vae.evaluate(data.test(), return_dict=True, verbose=0)["elbo"]
-    vae.fit(data.train(64), epochs=3, steps_per_epoch=100, verbose=0)
+    vae.fit(data.train(64), epochs=1, steps_per_epoch=150, verbose=0)
     after = vae.evaluate(data.test(), return_dict=True, verbose=0)["elbo"]
     report(request, elbo_before=before, elbo_after=after, gain=after - before)
     assert after >= before + 15.9, (before, after)

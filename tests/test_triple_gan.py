@@ -92,7 +92,7 @@ def test_triple_gan_learns_to_sample(learns_seed, request):
     model = zoo.load("triple_gan", input_shape=data.input_shape, num_classes=10, seed=learns_seed, arch="mlp",
                      latent_dim=32, learning_rate=3e-4, pseudo_weight=0.0)
     untrained = sample_mmd2(model, data)
-    model.fit(data.train(64), epochs=1, steps_per_epoch=200, verbose=0)
+    model.fit(data.train(64), epochs=1, steps_per_epoch=100, verbose=0)
     trained = sample_mmd2(model, data)
     accuracy = model.evaluate(data.test(), return_dict=True, verbose=0)["accuracy"]
     report(request, mmd_ratio=trained / untrained, accuracy=accuracy)
