@@ -27,7 +27,7 @@ import pytest
 import zoo
 from tests.measured import report
 
-STEPS = 600
+STEPS = 400
 
 
 def accuracy(name, data, seed, **kwargs):

@@ -543,7 +543,7 @@ def test_infogan_categorical_code_learns_the_digit_classes(learns_seed, request)
         return metrics.cluster_accuracy(model.encode(data.x_test)[:, :model.categories].argmax(-1), data.y_test)
 
     untrained = code_accuracy()
-    model.fit(data, batch_size=64, epochs=1, steps_per_epoch=300, verbose=0)
+    model.fit(data, batch_size=64, epochs=1, steps_per_epoch=150, verbose=0)
     trained = code_accuracy()
     report(request, accuracy=trained, untrained=untrained)
     assert trained >= 0.286 and trained >= untrained + 0.084, (untrained, trained)

@@ -73,12 +73,10 @@ def test_triple_gan_annealing_schedule():
 def test_triple_gan_learns_to_sample(learns_seed, request):
     """Digits-50, `arch="mlp"`, latent 32, lr 3e-4, R_P off, batch 64: what Triple-GAN learns at the
     budgets of these tests is the data's distribution. MMD^2 of 500 samples (labels 0-9 cycled) to
-    500 test images, trained / untrained, after 200 steps, measured over seeds 0-4 (2-core Xeon, the
-    suite's numerics; /tmp script identical to this test, and tests.measured at seeds 3-4):
-    0.034 / 0.025 / 0.037 / 0.032 / 0.027 (600 steps: 0.025 / 0.023 / 0.024 / 0.024 / 0.022).
-    Bar: the worst seed x 1.35 = 0.05.
-    Re-measured at 97e3b84 (labelled batches by permutation), seeds 0 / 1 only (python -m tests.measured --seeds 0,1):
-    0.032 / 0.023 (C 0.858 / 0.832).
+    500 test images, trained / untrained, after 100 steps (halved for the suite's 15 minutes), measured
+    over seeds 0-4 (python -m tests.measured -n 1, commit d468794 + this budget): 0.104 / 0.098 / 0.107 /
+    0.096 / 0.108 (C 0.872 / 0.812 / 0.866 / 0.858 / 0.844; at 200 steps 0.023-0.037, at 600 0.022-0.025).
+    Bar: the worst seed x 1.15 = 0.125.
 
     What it does NOT learn at 600 steps: its classifier does not beat the same mlp trained on the
     labels alone (C 0.856 / 0.838 / 0.880 / 0.888 / 0.872 at seeds 0-4 against a baseline of
@@ -99,4 +97,4 @@ def test_triple_gan_learns_to_sample(learns_seed, request):
     assert trained <= TRIPLE_GAN_MMD_RATIO_BAR * untrained, (untrained, trained)
 
 
-TRIPLE_GAN_MMD_RATIO_BAR = 0.05
+TRIPLE_GAN_MMD_RATIO_BAR = 0.125
