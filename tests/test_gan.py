@@ -533,7 +533,8 @@ def test_infogan_categorical_code_learns_the_digit_classes(learns_seed, request)
     0.334 / 0.338 / 0.310 against the untrained Q's 0.196 / 0.182 / 0.134 / 0.234 / 0.186 (gains +0.110 /
     +0.148 / +0.200 / +0.104 / +0.124; chance under the matching ~0.13). Bars: the worst - 0.02 = 0.286, and
     the worst gain - 0.02 = +0.084. Far from the paper's 0.95 on MNIST (50 x 100 updates of 128): 300 steps
-    on 1,797 digits is what a test affords; the code's accuracy was still rising (0.40 at 500 steps, seed 0)."""
+    on 1,797 digits is what a test affords; the code's accuracy was still rising (0.40 at 500 steps, seed 0). Tried for the suite's time and rejected:
+    150 steps (seeds 0-2: 0.232 / 0.268 / 0.300, gains +0.036 / +0.086 / +0.166)."""
     data = zoo.data.load("digits", seed=learns_seed)
     keras.utils.set_random_seed(learns_seed)
     model = zoo.load("infogan", seed=learns_seed)
@@ -543,7 +544,7 @@ def test_infogan_categorical_code_learns_the_digit_classes(learns_seed, request)
         return metrics.cluster_accuracy(model.encode(data.x_test)[:, :model.categories].argmax(-1), data.y_test)
 
     untrained = code_accuracy()
-    model.fit(data, batch_size=64, epochs=1, steps_per_epoch=150, verbose=0)
+    model.fit(data, batch_size=64, epochs=1, steps_per_epoch=300, verbose=0)
     trained = code_accuracy()
     report(request, accuracy=trained, untrained=untrained)
     assert trained >= 0.286 and trained >= untrained + 0.084, (untrained, trained)
