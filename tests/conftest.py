@@ -80,10 +80,3 @@ def digits_domain(tmp_path_factory):
     keras.utils.set_random_seed(0)
     return metrics.DomainClassifier.for_data(zoo.data.load("digits", labels=50, seed=0), cache=cache), cache
 
-
-def pytest_collection_modifyitems(config, items):
-    """The "slow" tests (30-110 s each) first, the rest in their order: pytest-xdist hands each worker a
-    contiguous share and steals from the other's end, so long tests collected last leave one worker
-    finishing alone (a 16:57 run at 86 % of two cores, commit 913a4a6); collected first, the tail is short
-    tests."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
