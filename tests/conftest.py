@@ -79,4 +79,3 @@ def digits_domain(tmp_path_factory):
     cache = str(tmp_path_factory.getbasetemp().parent / "zoo-cache")
     keras.utils.set_random_seed(0)
     return metrics.DomainClassifier.for_data(zoo.data.load("digits", labels=50, seed=0), cache=cache), cache
-
