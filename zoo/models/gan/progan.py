@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -220,23 +222,31 @@ class ProGAN(NoiseGenerator, ZooModel):
         def at(l):
             real = self.real_at(x, l, alpha)
             fake = ops.stop_gradient(self.generate_at(z, l, alpha, training=training))
-            real_scores = self.score_at(real, l, alpha, training)
-            fake_scores = self.score_at(fake, l, alpha, training)
-            penalty = losses.gradient_penalty(lambda images: self.score_at(images, l, alpha, training),
-                                              real, fake, epsilon)
-            loss = (losses.wasserstein_critic_loss(real_scores, fake_scores) + self.gradient_penalty_weight * penalty
-                    + self.drift_weight * ops.mean(ops.square(real_scores)))
-            return loss, {"d_loss": loss, "gradient_penalty": penalty}
+            return self.discriminator_objective(lambda images: self.score_at(images, l, alpha, training), real, fake,
+                                                epsilon)
 
         return self.at_level(level, at)
+
+    def discriminator_objective(self, critic, real, fake, epsilon):
+        """D's loss and logs with `critic` (D at one level) on real and fake images: WGAN-GP with the drift
+        term (StyleGAN: the logistic loss with R1)."""
+        real_scores, fake_scores = critic(real), critic(fake)
+        penalty = losses.gradient_penalty(critic, real, fake, epsilon)
+        loss = (losses.wasserstein_critic_loss(real_scores, fake_scores) + self.gradient_penalty_weight * penalty
+                + self.drift_weight * ops.mean(ops.square(real_scores)))
+        return loss, {"d_loss": loss, "gradient_penalty": penalty}
 
     def generator_losses(self, z, level, alpha):
         def at(l):
-            loss = losses.wasserstein_generator_loss(self.score_at(self.generate_at(z, l, alpha, training=True),
-                                                                   l, alpha, training=True))
+            loss = self.generator_objective(self.score_at(self.generate_at(z, l, alpha, training=True), l, alpha,
+                                                          training=True))
             return loss, {"g_loss": loss}
 
         return self.at_level(level, at)
+
+    def generator_objective(self, fake_scores):
+        """G's loss from D's scores of its samples: -E D(G(z)) (StyleGAN: non-saturating)."""
+        return losses.wasserstein_generator_loss(fake_scores)
 
     def train_step(self, batch):
         x = self.unpack(batch, "x")
@@ -278,10 +288,8 @@ class ProGAN(NoiseGenerator, ZooModel):
         def at(l):
             return upsample(self.generate_at(z, l, alpha, training=training), 2 ** (self.levels - l))
 
-        if self.generator_average is not None and not training:
-            with self.generator_average.scope():
-                images = self.at_level(level, at)
-        else:
+        averaged = self.generator_average is not None and not training
+        with self.generator_average.scope() if averaged else contextlib.nullcontext():
             images = self.at_level(level, at)
         return ops.clip(self.crop(images), -1.0, 1.0)
 

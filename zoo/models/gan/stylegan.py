@@ -154,26 +154,16 @@ class StyleGAN(ProGAN):
         return self.fade_in(h, previous if level else None, level, alpha, training)
 
     # ------------------------------------------------------------------ losses
-    def discriminator_losses(self, x, inputs, epsilon, level, alpha, training=True):
-        def at(l):
-            real = self.real_at(x, l, alpha)
-            fake = ops.stop_gradient(self.generate_at(inputs, l, alpha, training=training))
-            real_scores = self.score_at(real, l, alpha, training)
-            fake_scores = self.score_at(fake, l, alpha, training)
-            penalty = losses.r1_penalty(lambda images: self.score_at(images, l, alpha, training), real)
-            loss = (losses.real_logit_loss(real_scores) + losses.fake_logit_loss(fake_scores)
-                    + 0.5 * self.r1_weight * penalty)
-            return loss, {"d_loss": loss, "r1_penalty": penalty}
+    def discriminator_objective(self, critic, real, fake, epsilon):
+        """The logistic loss with R1 on the real images (epsilon, WGAN-GP's interpolation weights, unused)."""
+        real_scores, fake_scores = critic(real), critic(fake)
+        penalty = losses.r1_penalty(critic, real)
+        loss = losses.real_logit_loss(real_scores) + losses.fake_logit_loss(fake_scores) + 0.5 * self.r1_weight * penalty
+        return loss, {"d_loss": loss, "r1_penalty": penalty}
 
-        return self.at_level(level, at)
-
-    def generator_losses(self, inputs, level, alpha):
-        def at(l):
-            fake = self.generate_at(inputs, l, alpha, training=True)
-            loss = losses.real_logit_loss(self.score_at(fake, l, alpha, training=True))
-            return loss, {"g_loss": loss}
-
-        return self.at_level(level, at)
+    def generator_objective(self, fake_scores):
+        """The non-saturating loss, E softplus(-D(G(z)))."""
+        return losses.real_logit_loss(fake_scores)
 
     def after_generator_step(self, inputs):
         """w_avg <- lerp(mean of the G step's w, w_avg, decay) (the code's dlatent_avg)."""
