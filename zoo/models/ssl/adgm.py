@@ -214,24 +214,34 @@ class ADGM(ZooModel):
         return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
 
     # ------------------------------------------------------------ the bounds
-    def auxiliary(self, x, noise, training=False):
-        """a ~ q(a|x) (a = mean when `noise` is None), log q(a|x), and the logits of q(y|a, x)."""
-        mean, log_var = split_gaussian(self.q_a_head(self.q_a_features(x, training=training), training=training))
+    def auxiliary(self, x, noise, training=False, q_a_features=None):
+        """a ~ q(a|x) (a = mean when `noise` is None), log q(a|x), and the logits of q(y|a, x).
+        `q_a_features`: q(a|x)'s trunk on x, where the caller has it already."""
+        if q_a_features is None:
+            q_a_features = self.q_a_features(x, training=training)
+        mean, log_var = split_gaussian(self.q_a_head(q_a_features, training=training))
         a = mean if noise is None else reparameterize(mean, log_var, noise)
         logits = self.classifier_head(ops.concatenate([self.classifier(x, training=training), a], axis=-1))
         return a, losses.gaussian_log_density(a, mean, log_var), logits
 
-    def _class_terms(self, x, a, onehot, noise_z, beta, analytic, training):
-        """log p(x|.) + log p(y) + beta (log p(a|.) + log p(z) - log q(z|.)) per row."""
-        q_z = self.q_z_head(ops.concatenate([self.q_z_features(x, training=training), a, onehot], -1),
-                            training=training)
+    def _trunk_features(self, x, draws, training):
+        """The trunks of q(a|x), q(z|a, y, x) and p(a|x, y, z) (None for the SDGM) on x, run once per image
+        and tiled over the `draws` draws of a: none of them sees a, y or z or has dropout, so running them
+        on the tiled (S * K * n) rows would give the same values at S * K times the cost."""
+        nets_ = (self.q_a_features, self.q_z_features, self.p_a_features)
+        return [None if net is None else ops.tile(net(x, training=training), (draws, 1)) for net in nets_]
+
+    def _class_terms(self, x, q_z_features, p_a_features, a, onehot, noise_z, beta, analytic, training):
+        """log p(x|.) + log p(y) + beta (log p(a|.) + log p(z) - log q(z|.)) per row; the `*_features`
+        are the trunks' outputs on the rows' images (`_trunk_features`)."""
+        q_z = self.q_z_head(ops.concatenate([q_z_features, a, onehot], -1), training=training)
         mean, log_var = split_gaussian(q_z)
         z = reparameterize(mean, log_var, noise_z)
         if self.skip:
             p_a_in = ops.concatenate([onehot, z], -1)
             decoder_in = ops.concatenate([z, onehot, a], -1)
         else:
-            p_a_in = ops.concatenate([self.p_a_features(x, training=training), onehot, z], -1)
+            p_a_in = ops.concatenate([p_a_features, onehot, z], -1)
             decoder_in = ops.concatenate([z, onehot], -1)
         log_pa = losses.gaussian_log_density(a, *split_gaussian(self.p_a_head(p_a_in, training=training)))
         log_px = losses.bernoulli_log_likelihood((x + 1.0) / 2.0, self.decoder(decoder_in, training=training))
@@ -248,10 +258,11 @@ class ADGM(ZooModel):
         """
         s, n = ops.shape(noise_a)[0], ops.shape(x)[0]
         x_s = ops.tile(x, (s, 1, 1, 1))
-        a, log_qa, logits = self.auxiliary(x_s, ops.reshape(noise_a, (s * n, self.aux_dim)), training)
+        q_a_features, q_z_features, p_a_features = self._trunk_features(x, s, training)
+        a, log_qa, logits = self.auxiliary(x_s, ops.reshape(noise_a, (s * n, self.aux_dim)), training, q_a_features)
         onehot = ops.one_hot(ops.tile(ops.cast(y, "int32"), (s,)), self.num_classes)
-        terms = self._class_terms(x_s, a, onehot, ops.reshape(noise_z, (s * n, self.latent_dim)), beta, True,
-                                  training)
+        terms = self._class_terms(x_s, q_z_features, p_a_features, a, onehot,
+                                  ops.reshape(noise_z, (s * n, self.latent_dim)), beta, True, training)
         return self.combine_samples(ops.reshape(terms - beta * log_qa, (s, n))), logits
 
     def combine_samples(self, bounds):
@@ -264,10 +275,15 @@ class ADGM(ZooModel):
         """Per draw of a: terms of every class (S*n, K), logits (S*n, K), log q(a|x) (S*n,). No label enters."""
         s, n, k = ops.shape(noise_a)[0], ops.shape(x)[0], self.num_classes
         x_s = ops.tile(x, (s, 1, 1, 1))
-        a, log_qa, logits = self.auxiliary(x_s, ops.reshape(noise_a, (s * n, self.aux_dim)), training)
-        onehot, (x_k, a_k) = expand_classes(k, x_s, a)
-        terms = self._class_terms(x_k, a_k, onehot, ops.reshape(noise_z, (k * s * n, self.latent_dim)), beta,
-                                  analytic, training)
+        q_a_features, q_z_features, p_a_features = self._trunk_features(x, s, training)
+        a, log_qa, logits = self.auxiliary(x_s, ops.reshape(noise_a, (s * n, self.aux_dim)), training, q_a_features)
+        if p_a_features is None:
+            onehot, (x_k, q_z_k, a_k) = expand_classes(k, x_s, q_z_features, a)
+            p_a_k = None
+        else:
+            onehot, (x_k, q_z_k, p_a_k, a_k) = expand_classes(k, x_s, q_z_features, p_a_features, a)
+        noise_z = ops.reshape(noise_z, (k * s * n, self.latent_dim))
+        terms = self._class_terms(x_k, q_z_k, p_a_k, a_k, onehot, noise_z, beta, analytic, training)
         return ops.transpose(ops.reshape(terms, (k, s * n))), logits, log_qa
 
     def unlabeled_bound(self, x, noise_a, noise_z, beta=1.0, training=False):
