@@ -124,6 +124,24 @@ def gaussian_log_density(z, mean, log_var):
     return ops.sum(-0.5 * (LOG_2PI + log_var + ops.square(z - mean) * ops.exp(-log_var)), axis=-1)
 
 
+def full_gaussian_log_density(x, mean, scale_tril):
+    """log N(x; mean, L L^T) for a lower-triangular Cholesky factor L with a positive diagonal.
+
+    x: (n, d); mean: (..., d); scale_tril: (..., d, d) with the same leading shape as `mean` (a batch of
+    Gaussians, e.g. a mixture's components). Returns (..., n):
+    -d/2 log 2 pi - sum_i log L_ii - 1/2 ||L^-1 (x - mean)||^2.
+    """
+    diff = x[None] - mean[..., None, :] if len(mean.shape) > 1 else x - mean
+    if len(mean.shape) == 1:
+        diff, scale_tril = diff[None], scale_tril[None]
+    whitened = ops.solve_triangular(scale_tril, ops.swapaxes(diff, -1, -2), lower=True)  # (..., d, n)
+    log_det = ops.sum(ops.log(ops.diagonal(scale_tril, axis1=-2, axis2=-1)), axis=-1)
+    d = ops.shape(x)[-1]
+    log_density = (-0.5 * ops.cast(d, x.dtype) * LOG_2PI - log_det[..., None]
+                   - 0.5 * ops.sum(ops.square(whitened), axis=-2))
+    return log_density[0] if len(mean.shape) == 1 else log_density
+
+
 def categorical_entropy(logits):
     """H(softmax(logits)) = -sum_y q(y) log q(y) per example (last axis: classes)."""
     log_q = ops.log_softmax(logits, axis=-1)
