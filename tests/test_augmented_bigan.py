@@ -124,6 +124,8 @@ def test_augmented_bigan_learns_to_reconstruct_and_sample(digits50, learns_seed,
     is learnt slowly); MMD^2 0.095 / 0.086 / 0.115 / 0.060 / 0.094, bar: the worst x 1.3 = 0.15.
     Re-measured at 97e3b84 (labelled batches by permutation), seeds 0 / 1 only (python -m tests.measured --seeds 0,1):
     reconstruction 0.866 / 0.873, MMD^2 0.104 / 0.073.
+    Tried for the suite's time and rejected (commit 112a446): 300 steps, seeds 0 / 1 / 2: reconstruction
+    0.937 / 0.750 / 1.003 (seed 2 learns no inversion yet), MMD^2 0.188 / 0.162 / 0.144.
 
     What digits-50 does NOT show reliably at this budget: that its K+1 pair classifier beats the same
     net D(x, E(x)) trained on the supervised term alone (tests/harness.train_supervised_term, same
