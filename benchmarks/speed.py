@@ -237,19 +237,22 @@ def run_method(method, dataset="digits", batch_size=64, steps=50, repeats=3, mod
     keras.utils.set_random_seed(0)
     data = zoo.data.load(dataset, labels=None, seed=0, data_dir=data_dir)
     data.labeled_index = _labeled_subset(data.y_train, data.num_classes)
-    batches = data.train(batch_size).take(steps).cache().repeat()
+    # A step of a method that takes several unlabelled minibatches (a WGAN critic's n_critic) reads them all.
+    images_per_step = batch_size * build(method, data, hparams).unlabeled_batches_per_step
+    batches = data.train(images_per_step).take(steps).cache().repeat()
     for _ in batches.take(steps):  # fill the cache: both loops then read the same in-memory batches
         pass
     rows = []
     for mode in modes:
         model = build(method, data, hparams)
-        row = {"method": method, "dataset": dataset, "batch_size": batch_size, "steps": steps, "repeats": repeats,
+        row = {"method": method, "dataset": dataset, "batch_size": batch_size, "images_per_step": images_per_step,
+               "steps": steps, "repeats": repeats,
                "mode": mode, "precision": "mixed_float16" if mixed_precision else "float32",
                # other jobs on the machine move wall-clock rates: say how busy it was
                "load_avg_1min": round(os.getloadavg()[0], 2)}
         try:
             row.update(measure_overhead(model, batches, steps if mode == "graph" else max(5, steps // 5), mode,
-                                        repeats, batch_size))
+                                        repeats, images_per_step))
         except Exception as error:  # e.g. an op XLA cannot compile: report it, go on
             row["failure"] = f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
         rows.append(row)
@@ -293,8 +296,8 @@ def write_report(rows, scaling, out, command, plots=True):
              "throughput of the hand-written loop of the same nets and losses (1.0 = no overhead), from wall "
              "time; `fit_over_hand_cpu` is the same ratio from CPU time per step (hand / fit), which a shared "
              "machine disturbs far less.\n\n")
-    columns = [c for c in ("method", "mode", "precision", "batch_size", "fit_examples_per_s", "hand_examples_per_s",
-                           "fit_over_hand", "fit_cpu_ms_per_step", "hand_cpu_ms_per_step", "fit_over_hand_cpu",
+    columns = [c for c in ("method", "mode", "precision", "batch_size", "images_per_step", "fit_examples_per_s",
+                           "hand_examples_per_s", "fit_over_hand", "fit_cpu_ms_per_step", "hand_cpu_ms_per_step", "fit_over_hand_cpu",
                            "baseline", "load_avg_1min", "peak_rss_mb", "peak_gpu_mb", "failure") if c in frame]
     text += report.markdown_table(frame[columns]) + "\n"
     if not scale_frame.empty:

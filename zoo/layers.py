@@ -785,3 +785,54 @@ def scale_gradient(x, weight):
         return x
     held = ops.stop_gradient(x)
     return held if weight == 0.0 else held + weight * (x - held)
+
+
+# ------------------------------------------------------------------ MADE
+def made_masks(dim, hidden, num_masks, rng, natural_order=False):
+    """MADE's masks (Germain et al. 2015, Sec. 4), `num_masks` sets of them.
+
+    Each set draws an input ordering m^0 (a permutation of 1..D; the natural order for the first set
+    when `natural_order`) and for every hidden layer l a degree m^l(k) per unit, uniform in
+    [min_j m^{l-1}(j), D - 1]. Hidden mask: unit k of layer l sees unit j of layer l - 1 iff
+    m^l(k) >= m^{l-1}(j); output mask: output d sees hidden unit k iff m^0(d) > m^L(k) (strict), so output d
+    depends only on the inputs before it in the ordering. Returns (orderings (M, D), a list with one
+    (M, fan_in, fan_out) array per layer, the output layer's last).
+    """
+    orderings, per_layer = [], [[] for _ in range(len(hidden) + 1)]
+    for m in range(num_masks):
+        order = np.arange(1, dim + 1) if (natural_order and m == 0) else rng.permutation(dim) + 1
+        degrees = [order]
+        for units in hidden:
+            low = min(int(degrees[-1].min()), dim - 1)
+            degrees.append(rng.integers(low, dim, size=units))  # uniform in [low, D - 1]
+        for layer, (previous, current) in enumerate(zip(degrees[:-1], degrees[1:])):
+            per_layer[layer].append((current[None, :] >= previous[:, None]).astype("float32"))
+        per_layer[-1].append((order[None, :] > degrees[-1][:, None]).astype("float32"))
+        orderings.append(order)
+    return np.stack(orderings), [np.stack(masks) for masks in per_layer]
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class MaskedDense(_layers.Layer):
+    """y = x (W * M) + b with M one of several fixed masks (MADE), chosen by an integer index at call time.
+
+    The masks are a non-trainable weight (M, fan_in, fan_out), so they are saved with the model."""
+
+    def __init__(self, units, num_masks, kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.num_masks = int(units), int(num_masks)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+    def build(self, input_shape):
+        fan_in = int(input_shape[-1])
+        self.kernel = self.add_weight(shape=(fan_in, self.units), initializer=self.kernel_initializer, name="kernel")
+        self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
+        self.masks = self.add_weight(shape=(self.num_masks, fan_in, self.units), initializer="ones",
+                                     trainable=False, name="masks")
+
+    def call(self, x, mask_index=0):
+        return ops.matmul(x, self.kernel * ops.take(self.masks, mask_index, axis=0)) + self.bias
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "num_masks": self.num_masks,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
