@@ -88,6 +88,11 @@ def _build(name, kwargs, weights=None):
     ("vdb", {"latent_dim": 8}),  # the multiplier beta: one dual step from the global batch's KL
     ("infogan", {"latent_dim": 8}),  # batch norm in D, Q and G; the codes drawn per global row
     ("pix2pix", {"filters": 8, "dropout": 0.0}),  # batch norm in the U-Net and the PatchGAN, patch-mean losses
+    # Likelihood models: MADE's mask counter (one per step, not per replica) and a flow's dequantisation
+    # noise and log-determinants (nice: realnvp's and glow's zero-initialised couplings move few weights in
+    # one step). ppca / gmm: tests/test_em.py, their E-step statistics all-reduced.
+    ("made", {"hidden": (16,), "num_masks": 2}),
+    ("nice", {"hidden": 16, "depth": 2}),
 ])
 def test_mirrored_step_equals_single_device_step(name, kwargs, strategy):
     # pix2pix trains on (edges, image) pairs; every other method on the SSL split.

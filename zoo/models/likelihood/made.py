@@ -68,7 +68,8 @@ class MADE(ZooModel):
         self.orderings = self.add_weight(shape=orderings.shape, initializer="zeros", trainable=False,
                                          name="orderings")
         self.orderings.assign(orderings.astype("float32"))
-        self.mask_step = self.add_weight(shape=(), initializer="zeros", trainable=False, name="mask_step")
+        self.mask_step = self.add_weight(shape=(), initializer="zeros", trainable=False, name="mask_step",
+                                         aggregation="only_first_replica")
         self._finish_build()
 
     def role_layers(self):
