@@ -235,8 +235,13 @@ def run_method(method, dataset="digits", batch_size=64, steps=50, repeats=3, mod
     if mixed_precision:
         keras.config.set_dtype_policy("mixed_float16")
     keras.utils.set_random_seed(0)
-    data = zoo.data.load(dataset, labels=None, seed=0, data_dir=data_dir)
-    data.labeled_index = _labeled_subset(data.y_train, data.num_classes)
+    from zoo.base import PAIRED_BATCH_KEYS
+
+    if zoo.get(method).batch_keys == PAIRED_BATCH_KEYS:  # pix2pix: (source, target) pairs of the same images
+        data = zoo.data.load_pairs(dataset, data_dir=data_dir)
+    else:
+        data = zoo.data.load(dataset, labels=None, seed=0, data_dir=data_dir)
+        data.labeled_index = _labeled_subset(data.y_train, data.num_classes)
     # A step of a method that takes several unlabelled minibatches (a WGAN critic's n_critic) reads them all.
     images_per_step = batch_size * build(method, data, hparams).unlabeled_batches_per_step
     batches = data.train(images_per_step).take(steps).cache().repeat()
