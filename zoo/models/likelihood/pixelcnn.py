@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import keras
 import numpy as np
 from keras import layers, ops
@@ -133,7 +135,205 @@ class PixelCNN(ZooModel):
         x = np.zeros((n, *self.image_shape), "float32")
         for i in range(height):  # raster order: pixel (i, j) depends on the ones drawn before it
             for j in range(width):
-                logits = self.net(x, training=False)[:, i, j, 0]
+                logits = self.net(self._net_inputs(x, labels), training=False)[:, i, j, 0]
                 bits = keras.random.uniform((n,), seed=seed_generator) < ops.sigmoid(logits)
                 x[:, i, j, 0] = 2.0 * ops.convert_to_numpy(ops.cast(bits, "float32")) - 1.0
         return x
+
+    def _net_inputs(self, x, labels):
+        """The net's inputs for images `x` (a class-conditional subclass adds their labels)."""
+        return x
+
+
+def _shift_down(x):
+    """Row i takes row i - 1's values (row 0 zeros): a vertical-stack output then holds only rows above."""
+    return ops.pad(x, ((0, 0), (1, 0), (0, 0), (0, 0)))[:, :-1]
+
+
+def _shift_right(x):
+    return ops.pad(x, ((0, 0), (0, 0), (1, 0), (0, 0)))[:, :, :-1]
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class GatedStacks(layers.Layer):
+    """One layer of the Gated PixelCNN's two stacks (van den Oord et al. 2016b, Sec. 2.2 and Fig. 2).
+
+    The vertical stack convolves a (k // 2 + 1) x k window of the rows at and above each pixel; the
+    horizontal stack a 1 x (k // 2 + 1) window of the pixels at and left of it in its row (`first`: left of it
+    only, the mask A of the first layer). The vertical features, shifted down one row so they hold only rows
+    above, enter the horizontal stack through a 1x1 convolution; both pass the gated unit
+
+        y = tanh(W_f * x + V_f h) . sigmoid(W_g * x + V_g h)                       (Eqs. 2 and 4)
+
+    with h the class's embedding (a bias per channel, V h, when the model is class-conditional), and the
+    horizontal stack keeps a residual connection through a 1x1 convolution (not in the first layer; the `last`
+    layer returns the horizontal stack alone, its vertical output would go nowhere). The two
+    stacks together see every pixel before the current one: no blind spot (tests/test_pixelcnn.py)."""
+
+    def __init__(self, filters, kernel_size, first=False, last=False, num_classes=None, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel_size, self.first, self.last = int(filters), int(kernel_size), bool(first), bool(last)
+        self.num_classes = None if num_classes is None else int(num_classes)
+        k, f = self.kernel_size, self.filters
+        self.vertical = layers.Conv2D(2 * f, (k // 2 + 1, k), padding="valid", name="vertical")
+        self.horizontal = layers.Conv2D(2 * f, (1, k // 2 + 1), padding="valid", name="horizontal")
+        self.vertical_to_horizontal = layers.Conv2D(2 * f, 1, name="vertical_to_horizontal")
+        self.residual = None if self.first else layers.Conv2D(f, 1, name="residual")
+        if self.num_classes and not self.last:  # the last layer's vertical output goes nowhere
+            self.condition_vertical = layers.Dense(2 * f, use_bias=False, name="condition_vertical")
+        if self.num_classes:
+            self.condition_horizontal = layers.Dense(2 * f, use_bias=False, name="condition_horizontal")
+
+    @staticmethod
+    def _gate(x):
+        f, g = ops.split(x, 2, axis=-1)
+        return ops.tanh(f) * ops.sigmoid(g)
+
+    def call(self, inputs):
+        v, h, onehot = inputs if self.num_classes else (*inputs, None)
+        k = self.kernel_size
+        v_pre = self.vertical(ops.pad(v, ((0, 0), (k // 2, 0), (k // 2, k // 2), (0, 0))))
+        h_in = _shift_right(h) if self.first else h
+        h_pre = self.horizontal(ops.pad(h_in, ((0, 0), (0, 0), (k // 2, 0), (0, 0))))
+        h_pre = h_pre + self.vertical_to_horizontal(_shift_down(v_pre))
+        if self.num_classes:
+            h_pre = h_pre + self.condition_horizontal(onehot)[:, None, None, :]
+            if not self.last:
+                v_pre = v_pre + self.condition_vertical(onehot)[:, None, None, :]
+        v_out = None if self.last else self._gate(v_pre)
+        h_gated = self._gate(h_pre)
+        h_out = h_gated if self.first else h + self.residual(h_gated)
+        return h_out if self.last else (v_out, h_out)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+                "first": self.first, "last": self.last, "num_classes": self.num_classes}
+
+
+@register("gated_pixelcnn")
+class GatedPixelCNN(PixelCNN):
+    """Gated PixelCNN (van den Oord, Kalchbrenner, Vinyals, Espeholt, Graves & Kavukcuoglu 2016): PixelCNN's
+    likelihood (Eq. 1 of `pixelcnn`) with gated units, vertical and horizontal stacks that remove the masked
+    convolutions' blind spot, and optional class conditioning p(x | y) (Eq. 4).
+
+    `layers` layers of `zoo.models.likelihood.pixelcnn.GatedStacks` (the first with the horizontal mask A),
+    then ReLU, a 1x1 convolution of 2 `filters` channels, ReLU, and one Bernoulli logit per pixel (the zoo's
+    single-channel binary likelihood, as `pixelcnn`; the paper's 256-way softmax on 8-bit colour is not
+    implemented). With `class_conditional=True` every layer adds a class embedding to its gates, training
+    reads the labelled stream (`"x_labeled"`, `"y_labeled"`: `zoo.data.load(name)` labels every example) and
+    `sample(n, labels=...)` draws p(x | y).
+
+    Args:
+        input_shape: (height, width, 1).
+        num_classes: classes of y (read from the data when built lazily; used when class_conditional).
+        class_conditional: model p(x | y) instead of p(x).
+        filters: p, the channels of each stack (the paper: 384 on ImageNet; small here).
+        layers: gated layers (the paper: 15-20).
+        kernel_size: k of both stacks (odd; the paper: 3 after a first 7).
+        learning_rate, seed: as `pixelcnn`.
+
+    Paper: "Conditional Image Generation with PixelCNN Decoders", NeurIPS 2016, arXiv 1606.05328.
+    """
+
+    log_names = ("nll",)
+
+    def __init__(self, input_shape, classes=None, class_conditional=False, filters=32, layers=5, kernel_size=3,
+                 learning_rate=1e-3, seed=None, **kwargs):
+        # ZooModel's constructor, not PixelCNN's: the stacks replace its masked convolutions.
+        ZooModel.__init__(self, input_shape, num_classes=classes if class_conditional else None, seed=seed, **kwargs)
+        if self.image_shape[-1] != 1:
+            raise ValueError(f"gated_pixelcnn models single-channel images; got {self.image_shape[-1]} channels")
+        if class_conditional and (classes is None or int(classes) != classes or classes < 2):
+            raise ValueError(f"class_conditional=True needs classes, an integer >= 2 (e.g. data.num_classes); "
+                             f"got {classes!r}")
+        if int(layers) != layers or layers < 1 or filters < 1 or kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"need layers >= 1, filters >= 1 and a positive odd kernel_size; got {layers}, "
+                             f"{filters}, {kernel_size}")
+        self.classes = None if classes is None else int(classes)
+        self.class_conditional, self.conditional = bool(class_conditional), bool(class_conditional)
+        self.filters, self.layers_count, self.kernel_size = int(filters), int(layers), int(kernel_size)
+        self.learning_rate = float(learning_rate)
+        self.net = self._build_net()
+        self._finish_build()
+
+    def get_config(self):
+        return {**ZooModel.get_config(self), "layers": self.layers_count} if not self.awaiting_data \
+            else ZooModel.get_config(self)
+
+    def _build_net(self):
+        image = keras.Input(self.image_shape, name="image")
+        inputs = [image]
+        onehot = None
+        if self.class_conditional:
+            onehot = keras.Input((self.num_classes,), name="onehot")
+            inputs.append(onehot)
+        v = h = image
+        for i in range(self.layers_count):
+            last = i == self.layers_count - 1
+            stack = GatedStacks(self.filters, self.kernel_size, first=i == 0, last=last,
+                                num_classes=self.num_classes if self.class_conditional else None, name=f"gated_{i}")
+            out = stack([v, h, onehot] if self.class_conditional else [v, h])
+            v, h = (None, out) if last else out
+        h = layers.ReLU()(h)
+        h = layers.Conv2D(2 * self.filters, 1, name="head")(h)
+        h = layers.ReLU()(h)
+        logits = layers.Conv2D(1, 1, dtype="float32", name="logits")(h)
+        return keras.Model(inputs if self.class_conditional else image, logits, name="gated_pixelcnn")
+
+    def _net_inputs(self, x, y):
+        if not self.class_conditional:
+            return x
+        if y is None:
+            raise ValueError("a class-conditional gated_pixelcnn needs the labels y of the images")
+        return [ops.convert_to_tensor(x), ops.one_hot(ops.cast(y, "int32"), self.num_classes)]
+
+    def log_density(self, x, y=None, training=False):
+        """log p(x) (or log p(x | y)) per example."""
+        return losses.bernoulli_log_likelihood((x + 1.0) / 2.0, self.net(self._net_inputs(x, y), training=training))
+
+    def train_step(self, batch):
+        if self.class_conditional:
+            x, y = self.unpack(batch, "x_labeled", "y_labeled")
+        else:
+            x, y = self.unpack(batch, "x"), None
+
+        def loss_fn():
+            nll = -ops.mean(self.log_density(x, y, training=True))
+            return nll, {"nll": nll}
+
+        _, logs = self.minimize("p", loss_fn)
+        return self.track(self.log_names, logs)
+
+    def test_step(self, data):
+        if self.class_conditional:  # evaluate() on (x, y) batches: log p(x | y)
+            x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+            return self.track(self.eval_log_names, {"log_prob": ops.mean(self.log_density(x, y))})
+        return super().test_step(data)
+
+    def density_model(self):
+        if self.class_conditional:
+            raise ValueError("density_model() is p(x); this gated_pixelcnn models p(x | y)")
+        return super().density_model()
+
+    def _log_prob_batch(self, x, k):
+        x = ops.convert_to_tensor(x)
+        if not self.class_conditional:
+            return self.log_density(x)
+        # p(x) = (1/K) sum_y p(x | y): the class summed out under a uniform prior.
+        n = ops.shape(x)[0]
+        per_class = ops.stack([self.log_density(x, ops.full((n,), c, "int32")) for c in range(self.num_classes)])
+        return ops.logsumexp(per_class, axis=0) - math.log(self.num_classes)
+
+    def log_prob(self, x, k=1, batch_size=500, labels=None):
+        """Exact log p(x) per image (`k` is ignored). A class-conditional model gives log p(x | y) for `labels`
+        (an int or one per image), and without them log p(x) with the class summed out (uniform p(y))."""
+        if labels is None or not self.class_conditional:
+            if labels is not None:
+                raise ValueError("labels= is for a class-conditional gated_pixelcnn")
+            return super().log_prob(x, k, batch_size)
+        self._require("log_prob")
+        x = self.check_images(x)
+        y = np.resize(np.asarray(labels, "int32"), len(x))
+        return np.concatenate([ops.convert_to_numpy(self.log_density(ops.convert_to_tensor(x[i:i + batch_size]),
+                                                                     y[i:i + batch_size]))
+                               for i in range(0, len(x), batch_size)])
