@@ -345,7 +345,7 @@ class ADGM(ZooModel):
     def log_prob(self, x, k=5000, batch_size=None):
         """Importance-sampled log p(x), batched over K * k passes (see `_log_prob_batch`)."""
         self._require("log_prob")
-        return super().log_prob(x, k, batch_size or max(1, 50_000 // (int(k) * self.num_classes)))
+        return super().log_prob(x, k, batch_size or max(1, 5_000 // (int(k) * self.num_classes)))
 
     def _log_prob_batch(self, x, k):
         """log p(x) ~= log (1/k) sum_s sum_y p(x, y, a_s, z_sy) / (q(a_s|x) q(z_sy|a_s, y, x)):

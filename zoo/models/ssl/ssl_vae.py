@@ -325,7 +325,7 @@ class M2(ZooModel):
     def log_prob(self, x, k=5000, batch_size=None):
         """Importance-sampled log p(x) (see `_log_prob_batch`), batched over K * k decoder passes."""
         self._require("log_prob")
-        return super().log_prob(x, k, batch_size or max(1, 50_000 // (int(k) * self.num_classes)))
+        return super().log_prob(x, k, batch_size or max(1, 5_000 // (int(k) * self.num_classes)))
 
     def _log_prob_batch(self, x, k):
         """log p(x) = log sum_y p(y) p(x|y), each p(x|y) importance sampled with k draws
