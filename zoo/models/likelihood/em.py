@@ -78,12 +78,8 @@ class _EMFitted(ZooModel):
                                aggregation="only_first_replica")
 
     def role_layers(self):
+        # The parameters are the model's own weights (no sub-layers): the only trainable ones, under SGD.
         return {"model": [self]} if self.fit_by == "sgd" else {}
-
-    def role_variables(self, role):
-        if role != "model" or self.fit_by != "sgd":
-            raise KeyError(role)
-        return list(self.parameters())
 
     def default_optimizers(self):
         # SGD on the log-likelihood: Adam, no paper setting to follow (the EM path needs no optimizer).

@@ -66,8 +66,10 @@ class _Flow(ZooModel):
         return [(kind, next(layers) if kind == "bijector" else None) for kind in self.plan]
 
     def _finish(self, x_shape):
-        # Build every layer on its own input shape by one pass of a dummy batch.
-        self.transform(ops.zeros((1, *x_shape)))
+        # Build every layer on its own input shape by one pass of a dummy batch, which also gives the shapes
+        # of the latent pieces that `sample` draws.
+        pieces, _ = self.transform(ops.zeros((1, *x_shape)))
+        object.__setattr__(self, "latent_shapes", [tuple(int(d) for d in p.shape[1:]) for p in pieces])
         self._finish_build()
 
     def role_layers(self):
@@ -166,7 +168,7 @@ class _Flow(ZooModel):
         return super().log_prob(x, k=1, batch_size=batch_size)
 
     def _sample_batch(self, n, labels, seed_generator):
-        shapes = self._latent_shapes()
+        shapes = self.latent_shapes
         if self.prior == "logistic":
             pieces = []
             for shape in shapes:
@@ -175,13 +177,6 @@ class _Flow(ZooModel):
         else:
             pieces = [keras.random.normal((n, *shape), seed=seed_generator) for shape in shapes]
         return self.from_flow_input(self.invert(pieces))
-
-    def _latent_shapes(self):
-        pieces, _ = self.transform(ops.zeros((1, *self._flow_input_shape())))
-        return [tuple(p.shape[1:]) for p in pieces]
-
-    def _flow_input_shape(self):
-        return self.image_shape
 
 
 @register("nice")
@@ -222,10 +217,6 @@ class NICE(_Flow):
 
     def from_flow_input(self, v):
         return ops.clip(2.0 * ops.reshape(v, (-1, *self.image_shape)) - 1.0, -1.0, 1.0)
-
-    def _flow_input_shape(self):
-        return (self.dim,)
-
 
 @register("realnvp")
 class RealNVP(_Flow):
@@ -374,6 +365,3 @@ class MAF(_Flow):
 
     def from_flow_input(self, v):
         return super().from_flow_input(ops.reshape(v, (-1, *self.image_shape)))
-
-    def _flow_input_shape(self):
-        return (self.dim,)

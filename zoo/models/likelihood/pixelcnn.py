@@ -101,15 +101,19 @@ class PixelCNN(ZooModel):
     def default_optimizers(self):
         return {"p": keras.optimizers.Adam(self.learning_rate)}
 
-    def log_density(self, x, training=False):
-        """log p(x) per example (Eq. 1)."""
-        return losses.bernoulli_log_likelihood((x + 1.0) / 2.0, self.net(x, training=training))
+    def log_density(self, x, y=None, training=False):
+        """log p(x) per example (Eq. 1); `y`: the images' labels, for a class-conditional subclass."""
+        return losses.bernoulli_log_likelihood((x + 1.0) / 2.0, self.net(self._net_inputs(x, y), training=training))
+
+    def _training_batch(self, batch):
+        """(images, labels or None) that a training step models."""
+        return self.unpack(batch, "x"), None
 
     def train_step(self, batch):
-        x = self.unpack(batch, "x")
+        x, y = self._training_batch(batch)
 
         def loss_fn():
-            nll = -ops.mean(self.log_density(x, training=True))
+            nll = -ops.mean(self.log_density(x, y, training=True))
             return nll, {"nll": nll}
 
         _, logs = self.minimize("p", loss_fn)
@@ -287,22 +291,10 @@ class GatedPixelCNN(PixelCNN):
             raise ValueError("a class-conditional gated_pixelcnn needs the labels y of the images")
         return [ops.convert_to_tensor(x), ops.one_hot(ops.cast(y, "int32"), self.num_classes)]
 
-    def log_density(self, x, y=None, training=False):
-        """log p(x) (or log p(x | y)) per example."""
-        return losses.bernoulli_log_likelihood((x + 1.0) / 2.0, self.net(self._net_inputs(x, y), training=training))
-
-    def train_step(self, batch):
-        if self.class_conditional:
-            x, y = self.unpack(batch, "x_labeled", "y_labeled")
-        else:
-            x, y = self.unpack(batch, "x"), None
-
-        def loss_fn():
-            nll = -ops.mean(self.log_density(x, y, training=True))
-            return nll, {"nll": nll}
-
-        _, logs = self.minimize("p", loss_fn)
-        return self.track(self.log_names, logs)
+    def _training_batch(self, batch):
+        if self.class_conditional:  # p(x | y) from the labelled stream
+            return self.unpack(batch, "x_labeled", "y_labeled")
+        return super()._training_batch(batch)
 
     def test_step(self, data):
         if self.class_conditional:  # evaluate() on (x, y) batches: log p(x | y)
