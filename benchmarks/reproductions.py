@@ -38,8 +38,10 @@ import os
 from benchmarks import report
 
 COLUMNS = ["recipe", "method", "dataset", "labels", "scale", "seed", "epochs", "target_epochs", "finished", "test_error_pct",
-           "paper_error_pct", "baseline_error_pct", "baseline_recipe", "wall_s", "commit"]
-CURVE_COLUMNS = ["recipe", "seed", "epoch", "step", "test_error_pct", "seconds"]
+           "paper_error_pct", "baseline_error_pct", "baseline_recipe", "wall_s", "commit", "run"]
+# `run`: the run folder's name, which tells two runs of one recipe, scale and seed apart (a budget resumed
+# further in a copy of the folder, or two scales of a recipe).
+CURVE_COLUMNS = ["run", "recipe", "seed", "epoch", "step", "test_error_pct", "seconds"]
 
 
 def read_run(folder):
@@ -81,8 +83,9 @@ def tables(folders):
             "paper_error_pct": 100 * recipe.paper["value"] if recipe.paper and info["scale"] != "cpu" else None,
             "baseline_recipe": recipe.paper_baseline, "wall_s": last["seconds"],
             "commit": " ".join(dict.fromkeys(s["commit"] for s in info["segments"])),
+            "run": os.path.basename(os.path.normpath(folder)),
         })
-        points += [{"recipe": recipe.name, "seed": info["seed"], "epoch": p["epoch"], "step": p["step"],
+        points += [{"run": os.path.basename(os.path.normpath(folder)), "recipe": recipe.name, "seed": info["seed"], "epoch": p["epoch"], "step": p["step"],
                     "test_error_pct": 100 * p["test_error"], "seconds": p["seconds"]} for p in curve]
     runs = pd.DataFrame(runs, columns=[c for c in COLUMNS if c != "baseline_error_pct"])
     curves = pd.DataFrame(points, columns=CURVE_COLUMNS)
@@ -96,6 +99,7 @@ def with_baselines(runs, curves):
     for run in runs.itertuples():
         theirs = curves[(curves["recipe"] == run.baseline_recipe) & (curves["seed"] == run.seed)
                         & (curves["epoch"] <= run.epochs)]
+        theirs = theirs[theirs["run"] == theirs["run"].iloc[-1]] if len(theirs) else theirs  # one baseline run
         values.append(theirs.sort_values("epoch")["test_error_pct"].iloc[-1] if len(theirs) else None)
     runs = runs.copy()
     runs["baseline_error_pct"] = values
@@ -109,11 +113,14 @@ def plot(runs, curves, method, path):
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(7, 4.5))
     mine = runs[runs["method"] == method]
+    drawn = set()  # each baseline run once
     for run in mine.itertuples():
-        points = curves[(curves["recipe"] == run.recipe) & (curves["seed"] == run.seed)].sort_values("epoch")
-        axis.plot(points["epoch"], points["test_error_pct"], label=f"{run.recipe} seed {run.seed}")
+        points = curves[curves["run"] == run.run].sort_values("epoch")
+        scale = "" if run.scale == "paper" else f" ({run.scale})"
+        axis.plot(points["epoch"], points["test_error_pct"], label=f"{run.recipe}{scale} seed {run.seed}")
         baseline = curves[(curves["recipe"] == run.baseline_recipe) & (curves["seed"] == run.seed)]
-        if len(baseline):
+        if len(baseline) and (run.baseline_recipe, run.seed) not in drawn:
+            drawn.add((run.baseline_recipe, run.seed))
             baseline = baseline.sort_values("epoch")
             axis.plot(baseline["epoch"], baseline["test_error_pct"], linestyle=":", color="grey",
                       label=f"{run.baseline_recipe} seed {run.seed} (labels alone)")
@@ -185,16 +192,23 @@ def main(argv=None):
     parser.add_argument("--readme", action="store_true", help="print the README's table instead")
     parser.add_argument("--from-csv", action="store_true",
                         help="rebuild the report from the CSVs already in --out (no run folders needed)")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the runs already in --out's CSVs, the given folders' runs replacing theirs")
     args = parser.parse_args(argv)
     out = args.out or report.default_out()
-    if args.from_csv:
+    if args.from_csv or args.merge:
         import pandas as pd
 
         runs = pd.read_csv(os.path.join(out, "reproductions.csv"))
         curves = pd.read_csv(os.path.join(out, "reproductions_curves.csv"))
+        if args.merge and args.folders:
+            new_runs, new_curves = tables(args.folders)
+            runs = pd.concat([runs[~runs["run"].isin(new_runs["run"])], new_runs], ignore_index=True)
+            curves = pd.concat([curves[~curves["run"].isin(new_runs["run"])], new_curves], ignore_index=True)
+            runs = with_baselines(runs.drop(columns="baseline_error_pct"), curves)
     else:
         if not args.folders:
-            parser.error("give the run folders, or --from-csv")
+            parser.error("give the run folders, or --from-csv / --merge")
         runs, curves = tables(args.folders)
     if args.readme:
         print(readme_table(runs))

@@ -229,6 +229,14 @@ def test_reproductions_report_from_run_folders(tmp_path):
     text = (out / "reproductions.md").read_text()
     assert "improved_gan_mnist_100" in text and "Deviations that remain" in text
     assert reproductions.main(["--out", str(out), "--from-csv"]) == 0
+    # --merge: the CSVs' runs stay, a folder of the same run name replaces its rows, a new one is added.
+    again = folder("ig2", "improved_gan_mnist_100", [0.2, 0.1, 0.05, 0.04], 80.0)
+    assert reproductions.main([again, "--out", str(out), "--merge"]) == 0
+    merged = pd.read_csv(out / "reproductions.csv")
+    assert sorted(merged["run"]) == ["base", "ig", "ig2"]
+    assert merged.set_index("run").loc["ig2", "baseline_error_pct"] == pytest.approx(21.0)
+    assert pd.read_csv(out / "reproductions_curves.csv").groupby("run").size().to_dict() == {"base": 4, "ig": 3,
+                                                                                            "ig2": 4}
     table = reproductions.readme_table(runs)
     assert "5.00 (seed 0, 3 of 10 epochs, resumable)" in table and "| 22.00 |" in table
     # A finished run resumed with a larger budget keeps its result row, but is not finished again until the

@@ -71,10 +71,14 @@ COUNTS = {
     ("m1_mnist", (28, 28, 1)): (
         dense(784, 500) + dense(500, 500),
         dense(LATENT, 500) + dense(500, 500) + dense(500, 784)),
+    # DANN's MNIST net (Ganin et al. 2016, Fig. 4a): 5x5 convs 32 and 48, each with a 2x2 max-pool; no generator.
+    ("dann_mnist", (28, 28, 1)): (conv(5, 1, 32) + conv(5, 32, 48), None),
 }
 
 # The head on the features: a plain dense layer, or the architecture's own.
-HEADS = {"improved_gan_mnist": wn(250, 10), "bad_gan_mnist": wn(250, 10)}
+HEADS = {"improved_gan_mnist": wn(250, 10), "bad_gan_mnist": wn(250, 10),
+         # DANN's label predictor on the 7x7x48 features: dense 100, dense 100, logits.
+         "dann_mnist": dense(7 * 7 * 48, 100) + dense(100, 100) + dense(100, 10)}
 
 
 def test_m2_mnist_supervised_net_is_m2s_reference_classifier():
@@ -111,7 +115,8 @@ def test_triple_gan_mnist_pair_nets_take_the_label_before_every_layer():
 
 def test_the_registered_architectures():
     assert nets.ARCHITECTURES == ("mlp", "conv_small", "dcgan", "improved_gan_mnist", "bad_gan_mnist",
-                                  "triple_gan_mnist", "m1_mnist", "m2_mnist", "sagan", "conv_large")
+                                  "triple_gan_mnist", "m1_mnist", "m2_mnist", "sagan", "conv_large",
+                                  "dann_mnist")
     assert {arch for arch, _ in COUNTS} == set(nets.ARCHITECTURES)
     assert all(nets.get(name).name == name for name in nets.ARCHITECTURES)
 
@@ -121,8 +126,12 @@ def test_parameter_counts_by_hand(arch, shape):
     n_features, n_generator = COUNTS[arch, shape]
     trunk = nets.features(arch, shape)
     assert trunk.count_params() == n_features
-    generator = nets.generator(arch, LATENT, shape)
-    assert generator.count_params() == n_generator and generator.output.shape[1:] == shape
+    if n_generator is None:  # a classifier net only
+        with pytest.raises(ValueError, match=f"net '{arch}' is a classifier net without a generator"):
+            nets.generator(arch, LATENT, shape)
+    else:
+        generator = nets.generator(arch, LATENT, shape)
+        assert generator.count_params() == n_generator and generator.output.shape[1:] == shape
     _, head = nets.classifier(arch, shape, 10)
     assert head.count_params() == HEADS.get(arch, dense(trunk.output.shape[-1], 10))
 
@@ -160,7 +169,7 @@ def test_options_change_the_counts_as_they_should():
 
 def test_unknown_architecture_names_the_close_one_and_lists_the_known():
     with pytest.raises(ValueError, match=r"unknown architecture 'conv_smal'\. Did you mean 'conv_small'\? "
-                                         r"Known architectures: auto, bad_gan_mnist, conv_large, conv_small, dcgan, improved_gan_mnist, m1_mnist, "
+                                         r"Known architectures: auto, bad_gan_mnist, conv_large, conv_small, dann_mnist, dcgan, improved_gan_mnist, m1_mnist, "
                                          r"m2_mnist, "
                                          r"mlp, sagan, triple_gan_mnist\."):
         nets.resolve_arch("conv_smal", (8, 8, 1))

@@ -17,6 +17,8 @@ Pixels are float32 in [-1, 1], channels last.
 
 `load_pairs(name, source="edges")` builds a paired image-to-image task from the
 same images (`PairedData`: `{"x": source, "y": target}` batches).
+`load_domains(source, target)` builds a domain-adaptation task from two datasets
+of the same classes (`DomainData`: the source labelled, the target unlabelled).
 
 Sources, tried in this order:
 
@@ -205,6 +207,76 @@ class PairedData(SSLData):
     def __repr__(self):
         return (f"PairedData({self.name!r}, {self.transform} -> image, train={len(self.x_train)}, "
                 f"test={len(self.x_test)}, shape={self.input_shape}, source={self.source!r})")
+
+
+class DomainData(SSLData):
+    """Unsupervised domain adaptation (see `load_domains`): every source image labelled, the target's
+    images unlabelled, and the target's test set to score on.
+
+    `train(batch_size)` streams DESIGN.md's batches with the domains in their places: `"x"` the target's
+    training images (no labels), `"x_labeled"` / `"y_labeled"` the source's images and labels (once per
+    pass, a fresh permutation each pass). `test()` is the target's test set (the adaptation's score),
+    `source_test()` the source's. The target's training labels stay in `y_train`, never in a batch: the
+    target-supervised ceiling is `load_domains(target, target)`.
+    """
+
+    def __init__(self, source, target):
+        super().__init__(f"{source.name}->{target.name}", target.x_train, target.y_train, target.x_test,
+                         target.y_test, np.arange(len(source.x_train)), f"{source.source} -> {target.source}",
+                         target.seed)
+        self.source_name, self.target_name = source.name, target.name
+        self.x_source, self.y_source = source.x_train, source.y_train
+        self.x_source_test, self.y_source_test = source.x_test, source.y_test
+        if source.num_classes != target.num_classes:
+            raise ValueError(f"the domains label different classes: {source.name} has {source.num_classes}, "
+                             f"{target.name} {target.num_classes}")
+
+    def labeled(self):
+        return self.x_source, self.y_source
+
+    def train(self, batch_size=64, labeled_batch_size=None, seed=None, second_unlabeled=False,
+              exclude_labeled=False):
+        """`SSLData.train` with the target's images as `"x"` and the source's as the labelled stream."""
+        if exclude_labeled:
+            raise ValueError("exclude_labeled does not apply: the labelled images are the source domain's, "
+                             "not in the target's pool")
+        return super().train(batch_size, labeled_batch_size, seed, second_unlabeled)
+
+    def source_test(self, batch_size=1000):
+        """The source domain's test set as finite `(x, y)` batches."""
+        return _finite(self.x_source_test, self.y_source_test, batch_size)
+
+    def __repr__(self):
+        return (f"DomainData({self.source_name!r} -> {self.target_name!r}, source={len(self.x_source)} labelled, "
+                f"target={len(self.x_train)} unlabelled, test={len(self.x_test)}, shape={self.input_shape})")
+
+
+def resize_images(images, side):
+    """[-1, 1] images resized to `side` x `side` (bilinear, antialiased when shrinking), in [-1, 1]."""
+    import tensorflow as tf
+
+    images = np.asarray(images, "float32")
+    if images.shape[1:3] == (side, side):
+        return images
+    resized = tf.image.resize(images, (side, side), method="bilinear", antialias=True).numpy()
+    return np.clip(resized, -1.0, 1.0).astype("float32")
+
+
+def load_domains(source, target, side=None, seed=0, data_dir=None, download=True):
+    """A domain-adaptation task from two real datasets of the same classes: labelled `source`, unlabelled
+    `target` (DANN's setting, Ganin et al. 2016), both at `side` x `side` pixels (default: the larger of
+    their sides), e.g. `load_domains("mnist", "digits")`: MNIST -> scikit-learn's 8x8 digits resized
+    to 28x28. Returns a `DomainData`; `load_domains(t, t)` is the target-supervised ceiling's data."""
+    source_data = load(source, labels=None, seed=seed, data_dir=data_dir, download=download)
+    target_data = source_data if target == source else load(target, labels=None, seed=seed, data_dir=data_dir,
+                                                             download=download)
+    if source_data.input_shape[-1] != target_data.input_shape[-1]:
+        raise ValueError(f"the domains have different channels: {source_data.input_shape} and "
+                         f"{target_data.input_shape}")
+    side = int(side or max(source_data.input_shape[0], target_data.input_shape[0]))
+    for data in {id(source_data): source_data, id(target_data): target_data}.values():
+        data.x_train, data.x_test = resize_images(data.x_train, side), resize_images(data.x_test, side)
+    return DomainData(source_data, target_data)
 
 
 def sobel_edges(images):

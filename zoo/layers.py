@@ -780,11 +780,42 @@ class LearnedConstant(_layers.Layer):
 
 def scale_gradient(x, weight):
     """`x` in the forward pass; its gradient multiplied by `weight` in the backward pass
-    (0: a stop-gradient, 1: the identity)."""
-    if weight == 1.0:
+    (0: a stop-gradient, 1: the identity, -lambda: gradient reversal). `weight` is a number or a
+    scalar tensor (a schedule's value inside a step); the forward value is `x` exactly either way
+    (`x - stop_gradient(x)` is exactly 0)."""
+    if isinstance(weight, (int, float)) and weight == 1.0:
         return x
     held = ops.stop_gradient(x)
-    return held if weight == 0.0 else held + weight * (x - held)
+    if isinstance(weight, (int, float)) and weight == 0.0:
+        return held
+    return held + ops.stop_gradient(ops.cast(weight, x.dtype)) * (x - held)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class GradientReversal(_layers.Layer):
+    """The gradient reversal layer of Ganin & Lempitsky 2015 (arXiv 1409.7495, Sec. 3.2; Ganin et al. 2016,
+    JMLR, Eq. 18-19): R(x) = x forward, dR/dx = -lambda I backward.
+
+    Put between a feature extractor and a domain classifier, one gradient step on the sum of the label
+    and domain losses then moves the domain classifier down the domain loss and the features *up* it
+    (times lambda): the saddle point of DANN's Eq. 10 by plain backpropagation.
+
+    Call it as `layer(x, scale=lambda_)` with lambda_ (a number or a scalar tensor, e.g. the paper's
+    schedule `zoo.schedules.domain_adaptation_weight`); `scale` defaults to the layer's `scale`.
+    """
+
+    def __init__(self, scale=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = float(scale)
+
+    def call(self, inputs, scale=None):
+        return scale_gradient(inputs, -(self.scale if scale is None else scale))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
 
 
 # ------------------------------------------------------------------ MADE

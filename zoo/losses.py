@@ -235,6 +235,13 @@ def fake_logit_loss(logits):
     return ops.mean(ops.softplus(logits))
 
 
+def domain_classification_loss(source_logits, target_logits):
+    """DANN's domain loss (Ganin et al. 2016, Eq. 10's L_d terms): the logistic loss of a domain classifier
+    whose logit says "target" (d = 1) against "source" (d = 0), the mean over each domain's examples
+    summed: 1/n sum_source -log(1 - sigmoid(l)) + 1/n' sum_target -log sigmoid(l)."""
+    return fake_logit_loss(source_logits) + real_logit_loss(target_logits)
+
+
 def minimax_generator_loss(logits):
     """E log(1 - sigmoid(l)) on G's samples: the generator's side of the minimax game (Goodfellow et al. 2014,
     Eq. 1), which saturates while D rejects the samples confidently; `real_logit_loss` is the non-saturating

@@ -36,6 +36,8 @@ virtual batch norm) and the `keras.Model` around a body. Registered:
 * `triple_gan_mnist`: Triple-GAN's MNIST nets: a five-block batch-norm
   convnet C, and D and G of (x, y) with the label before every layer.
 * `m1_mnist`: M1's encoder and decoder (Kingma et al. 2014): 2 x 500 softplus.
+* `dann_mnist`: DANN's MNIST convnet (Ganin et al. 2016): two 5x5 conv / max-pool
+  blocks (32, 48 filters) and a 100-100 label predictor; no generator.
 * `conv_large`: the 32x32 SSL benchmark net of Improved-GAN's CIFAR-10/SVHN
   discriminator (Salimans et al. 2016, code of the paper; the "conv-large" of
   Laine & Aila 2017 at 96/192 filters, x4/3 with `width=4/3` for their
@@ -201,6 +203,8 @@ class Architecture:
     pair_discriminator = None
     #: None: `conditional_generator` is `generator` on [z; one-hot y].
     conditional_generator = None
+    #: False for a discriminative net (`dann_mnist`): `generator` is a clear error.
+    has_generator = True
 
 
 def _batch_norm(virtual_batch=0, scale=True):
@@ -575,6 +579,30 @@ class ConvLarge(Architecture):
         return layers.Conv2DTranspose(channels, 5, strides=2, padding="same", dtype="float32")(h)
 
 
+@register("dann_mnist")
+class DANNMNIST(Architecture):
+    """DANN's MNIST -> MNIST-M nets (Ganin et al. 2016, JMLR, Fig. 4a; Sec. 5.2.2): features = 5x5 conv 32,
+    ReLU, 2x2 max-pool, 5x5 conv 48, ReLU, 2x2 max-pool, flattened; the label predictor (the `head`) =
+    dense 100, ReLU, dense 100, ReLU, logits. The domain classifier (dense 100, ReLU, one logit) is the
+    method's (`dann`). 'same' padding (the figure gives none): 7x7x48 features on 28x28 images. A
+    discriminative net only: it has no generator."""
+
+    side = (4, 4, "28x28")
+    has_generator = False
+
+    @staticmethod
+    def features(h, parts):
+        for filters in (32, 48):
+            h = parts.conv(parts.units(filters), 5, padding="same", activation="relu")(h)
+            h = layers.MaxPooling2D(2)(h)
+            h = parts.dropout(h)
+        return layers.Flatten()(h)
+
+    @staticmethod
+    def head(input_dim, units, name):
+        return vector_mlp(input_dim, (100, 100), units, name=name)
+
+
 # ------------------------------------------------------------------ features
 def features(arch, input_shape, *, dropout=0.0, input_noise=0.0, width=1.0, weight_norm=False, batch_norm=False,
              spectral_norm=False, name="features"):
@@ -626,6 +654,9 @@ def generator(arch, latent_dim, output_shape, *, output_activation="tanh", width
             architectures whose generator takes it (`sagan`).
     """
     check_shape(arch, output_shape)
+    if not get(arch).has_generator:
+        makers = [n for n in _ARCHITECTURES.names() if get(n).has_generator]
+        raise ValueError(f"net {arch!r} is a classifier net without a generator; the generators: {', '.join(makers)}")
     if spectral_norm and not get(arch).generator_spectral_norm:
         takes = [n for n in _ARCHITECTURES.names() if get(n).generator_spectral_norm]
         raise ValueError(f"net {arch!r} has no spectral-norm option for its generator ({', '.join(takes)} has)")

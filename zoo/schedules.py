@@ -66,3 +66,38 @@ class ConstantThenExponentialDecay(keras.optimizers.schedules.LearningRateSchedu
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "start_step": self.start_step,
                 "every": self.every, "rate": self.rate}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class InverseDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """lr(t) = lr_0 / (1 + alpha p)^beta with p = min(t / T, 1), the training progress.
+
+    DANN's annealing (Ganin et al. 2016, JMLR, Sec. 5.2.2: mu_0 = 0.01, alpha = 10, beta = 0.75, "optimized
+    to promote convergence and low error on the source domain"); at p = 1 the rate is lr_0 / 11^0.75.
+
+    Args:
+        initial_learning_rate: lr_0.
+        total_steps: T, the steps of the whole run (progress 1).
+        alpha, beta: as above.
+    """
+
+    def __init__(self, initial_learning_rate, total_steps, alpha=10.0, beta=0.75):
+        if total_steps < 1 or alpha < 0 or beta < 0:
+            raise ValueError("total_steps must be >= 1 and alpha, beta >= 0")
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.total_steps, self.alpha, self.beta = int(total_steps), float(alpha), float(beta)
+
+    def __call__(self, step):
+        progress = ops.minimum(ops.cast(step, "float32") / self.total_steps, 1.0)
+        return self.initial_learning_rate / ops.power(1.0 + self.alpha * progress, self.beta)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "total_steps": self.total_steps,
+                "alpha": self.alpha, "beta": self.beta}
+
+
+def domain_adaptation_weight(progress, gamma=10.0):
+    """DANN's lambda_p = 2 / (1 + exp(-gamma p)) - 1 (Ganin et al. 2016, JMLR, Sec. 5.2.2, gamma = 10): 0 at
+    the start, so the domain classifier's noisy early signal does not reach the features, rising to ~1."""
+    progress = ops.cast(progress, "float32")
+    return 2.0 / (1.0 + ops.exp(-gamma * progress)) - 1.0

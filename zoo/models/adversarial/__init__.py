@@ -1,4 +1,5 @@
-"""Adversarial training beyond generation, none yet: domain-adversarial nets (DANN), adversarial
-fairness (a representation that hides a protected attribute from an adversary) and adversarial
-imitation (GAIL). Each is a `ZooModel` with role optimizers like the generative methods, registered
-with `@zoo.register`, and is imported by `zoo/models/__init__.py`."""
+"""Adversarial training beyond generation: domain-adversarial nets (`dann`); adversarial fairness and
+adversarial imitation (GAIL) are to come. Each is a `ZooModel` with role optimizers like the generative
+methods, registered with `@zoo.register`, and is imported here (so `zoo/models/__init__.py` registers it)."""
+
+from zoo.models.adversarial import dann  # noqa: F401

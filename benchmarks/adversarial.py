@@ -1,0 +1,129 @@
+"""Adversarial objectives beyond generation, measured: domain adaptation (`dann`) between real datasets.
+
+DANN (Ganin et al. 2016) on two directions built offline from real data: MNIST -> scikit-learn's digits
+resized to 28x28, and the reverse (`zoo.data.load_domains`). For each direction and seed, three runs of
+the same net (`dann_mnist`), optimizer and schedule:
+
+* `source_only`: trained on the labelled source alone (`adaptation=False`);
+* `dann`: the source's labels and the target's unlabelled images, with the domain classifier behind the
+  gradient reversal layer;
+* `target_supervised`: trained on the target's own training labels (the ceiling).
+
+Each is scored on the target's test set (digits: its 500 held-out images; MNIST: its 10,000), with the
+last step's weights (no selection on test data). `closed` = (dann - source_only) / (target_supervised -
+source_only), the part of the gap DANN closes.
+
+Each run appends a row to `adversarial_runs.jsonl` in `--out` (resumable); the report is rewritten from
+all rows.
+
+    ZOO_DATA_DIR=../shared/datasets python -m benchmarks.adversarial --steps 3000 --seeds 0,1,2 --out DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+DIRECTIONS = ("mnist:digits", "digits:mnist")
+SETTINGS = ("source_only", "dann", "target_supervised")
+
+
+def run_dann(source, target, setting, steps, batch_size, seed, data_dir=None):
+    import keras
+
+    import zoo
+
+    keras.utils.set_random_seed(seed)
+    task = zoo.data.load_domains(source, target, side=28, seed=seed, data_dir=data_dir)
+    data = zoo.data.load_domains(target, target, side=28, seed=seed, data_dir=data_dir) \
+        if setting == "target_supervised" else task
+    model = zoo.load("dann", input_shape=task.input_shape, num_classes=task.num_classes, seed=seed,
+                     total_steps=steps, adaptation=setting == "dann")
+    started = time.perf_counter()
+    history = model.fit(data.train(batch_size), epochs=1, steps_per_epoch=steps, verbose=0)
+    seconds = time.perf_counter() - started
+    target_accuracy = model.evaluate(task.test(), return_dict=True, verbose=0)["accuracy"]
+    source_accuracy = model.evaluate(task.source_test(), return_dict=True, verbose=0)["accuracy"]
+    row = {"benchmark": "dann", "direction": f"{source}->{target}", "setting": setting, "seed": seed,
+           "steps": steps, "batch_size": batch_size, "target_accuracy": float(target_accuracy),
+           "source_accuracy": float(source_accuracy),
+           "final_domain_accuracy": float(history.history["domain_accuracy"][-1]),
+           "train_seconds": round(seconds, 1)}
+    from recipes.runner import provenance
+
+    row.update(provenance())
+    return row
+
+
+def dann_table(frame):
+    """Per direction: target accuracy (mean +- sd over seeds) of each setting and the gap DANN closes."""
+    import pandas as pd
+
+    rows = []
+    for (direction, steps), group in frame.groupby(["direction", "steps"]):
+        row = {"direction": direction, "steps": steps, "seeds": group.seed.nunique()}
+        means = {}
+        for setting in SETTINGS:
+            values = group[group.setting == setting].target_accuracy
+            means[setting] = values.mean() if len(values) else float("nan")
+            row[setting] = (f"{100 * values.mean():.1f}" + (f" ± {100 * values.std():.1f}" if len(values) > 1 else "")
+                            if len(values) else "")
+        gap = means["target_supervised"] - means["source_only"]
+        row["closed"] = f"{(means['dann'] - means['source_only']) / gap:.2f}" if gap and not pd.isna(gap) else ""
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_report(rows, out, command):
+    import pandas as pd
+
+    from benchmarks import report
+
+    frame = pd.DataFrame(rows)
+    frame.to_csv(os.path.join(out, "adversarial_runs.csv"), index=False)
+    info = report.provenance()
+    info["git commit of the runs"] = ", ".join(sorted(set(frame["git_commit"]))) if "git_commit" in frame else "?"
+    text = report.header("Adversarial objectives beyond generation", command, info)
+    dann = frame[frame.benchmark == "dann"]
+    if len(dann):
+        text += ("\n## Domain adaptation: DANN (Ganin et al. 2016)\n\n" + __doc__.split("\n\n")[1].replace("\n", " ")
+                 + "\n\nTarget test accuracy (%), mean ± sd over seeds:\n\n")
+        text += report.markdown_table(dann_table(dann)) + "\n"
+    report.write_text(text, os.path.join(out, "adversarial.md"))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.adversarial", description=__doc__.splitlines()[0])
+    parser.add_argument("--directions", default=",".join(DIRECTIONS), help="source:target pairs")
+    parser.add_argument("--settings", default=",".join(SETTINGS))
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--batch-size", type=int, default=64, help="source and target images each, per step")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    from benchmarks import report
+
+    os.makedirs(args.out, exist_ok=True)
+    runs_path = os.path.join(args.out, "adversarial_runs.jsonl")
+    done = {(r["direction"], r["setting"], r["steps"], r["seed"]) for r in report.read_jsonl(runs_path)
+            if r["benchmark"] == "dann"}
+    for seed in (int(s) for s in args.seeds.split(",")):
+        for direction in (d.strip() for d in args.directions.split(",") if d.strip()):
+            source, target = direction.split(":")
+            for setting in (s.strip() for s in args.settings.split(",") if s.strip()):
+                if setting not in SETTINGS:
+                    parser.error(f"unknown setting {setting!r}; the settings: {', '.join(SETTINGS)}")
+                if (f"{source}->{target}", setting, args.steps, seed) in done:
+                    continue
+                print(f"dann {source}->{target} {setting}, seed {seed} ...", file=sys.stderr, flush=True)
+                report.append_jsonl(run_dann(source, target, setting, args.steps, args.batch_size, seed,
+                                             args.data_dir), runs_path)
+    write_report(report.read_jsonl(runs_path), args.out, report.command_line("benchmarks.adversarial"))
+    print(f"wrote {os.path.join(args.out, 'adversarial.md')}")
+
+
+if __name__ == "__main__":
+    main()
