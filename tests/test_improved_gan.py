@@ -14,6 +14,7 @@ from zoo.layers import VirtualBatchNormalization
     ("improved_gan", {"latent_dim": 8, "arch": "mlp", "minibatch_kernels": 4, "historical_weight": 1e-3,
                       "label_smoothing": 0.1, "generator_loss": "non_saturating", "virtual_batch_norm": 4}),
     ("catgan", {"latent_dim": 8}),
+    ("catgan", {"latent_dim": 8, "ema": 0.9, "decay_steps": 3}),
 ])
 def test_harness(name, kwargs, tmp_path):
     run_method_test(name, kwargs, tmp_path=tmp_path)

@@ -721,7 +721,9 @@ class ClassifierGAN(NetClassifier, NoiseGenerator):
 
     D is `classifier_head(features(x))`, G an unconditional `generator(z)`.
     Each batch takes one D step, then one G step, each on fresh noise (the
-    alternation of Goodfellow et al. 2014, Alg. 1, with k = 1). G's step reads
+    alternation of Goodfellow et al. 2014, Alg. 1, with k = 1), then D's
+    evaluation average (`weight_average`, a `zoo.averaging.ExponentialAverage`,
+    where the method keeps one) takes the new weights. G's step reads
     the batch's second unlabelled images `"x2"` where the stream has them
     (the Improved-GAN and Bad GAN codes), else the D step's. The method
     supplies `discriminator_losses(x, x_labeled, y_labeled, z)` and
@@ -750,6 +752,9 @@ class ClassifierGAN(NetClassifier, NoiseGenerator):
         _, d_logs = self.minimize(
             "d", lambda: self.discriminator_losses(x, x_labeled, y_labeled, self.latent_noise(n)))
         _, g_logs = self.minimize("g", lambda: self.generator_losses(x_generator, self.latent_noise(n)))
+        average = getattr(self, "weight_average", None)  # D's evaluation average, where the method keeps one
+        if average is not None:
+            average.update()
         return self.track(self.log_names, {**d_logs, **g_logs})
 
 

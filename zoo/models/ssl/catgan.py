@@ -6,8 +6,10 @@ import keras
 from keras import ops
 
 from zoo import losses
+from zoo.averaging import ExponentialAverage
 from zoo.base import ClassifierGAN, ZooModel
 from zoo.registry import register
+from zoo.schedules import ConstantThenLinearDecay
 
 
 @register("catgan")
@@ -36,6 +38,14 @@ class CatGAN(ClassifierGAN, ZooModel):
         labeled_weight: lambda (1 here).
         dropout, input_noise: D's net (the supervised baseline takes the same).
         learning_rate: Adam's learning rate (beta_1 0.5) of both players.
+        ema: decay of an evaluation average of D's weights (None: off), used by
+            `classify`, `evaluate` and `save` (`zoo.averaging`, bias-corrected).
+            Not the paper's: its training details are in an appendix we could
+            not check, and its live weights swing by points from epoch to
+            epoch on MNIST-100 (recipes/adversarial.py).
+        decay_steps: T of a learning-rate decay, constant for 2/3 of T and
+            then linear to 0 (`zoo.schedules.ConstantThenLinearDecay`, Bad
+            GAN's schedule; None: constant rates). Not the paper's either.
         seed: seed of the model's noise.
 
     Example:
@@ -52,7 +62,7 @@ class CatGAN(ClassifierGAN, ZooModel):
     """
 
     def __init__(self, input_shape, num_classes, latent_dim=100, arch="auto", labeled_weight=1.0, dropout=0.5,
-                 input_noise=0.3, learning_rate=3e-4, seed=None, **kwargs):
+                 input_noise=0.3, learning_rate=3e-4, ema=None, decay_steps=None, seed=None, **kwargs):
         super().__init__(input_shape, num_classes=num_classes, seed=seed, **kwargs)
         if labeled_weight < 0:
             raise ValueError(f"labeled_weight must be >= 0; got {labeled_weight}")
@@ -62,12 +72,18 @@ class CatGAN(ClassifierGAN, ZooModel):
         self.dropout = float(dropout)
         self.input_noise = float(input_noise)
         self.learning_rate = float(learning_rate)
+        self.ema = None if ema is None else float(ema)
+        self.decay_steps = None if decay_steps is None else int(decay_steps)
         self._build_classifier_gan(arch, self.latent_dim, self.dropout, self.input_noise)
         self._finish_build()
+        self.weight_average = (ExponentialAverage(self, self.role_variables("d"), self.ema, name="d_average")
+                               if self.ema is not None else None)
 
     def default_optimizers(self):
         # Springenberg 2015 trains both players with Adam; beta_1 0.5 as in DCGAN.
-        return {role: keras.optimizers.Adam(self.learning_rate, beta_1=0.5) for role in self.roles}
+        rate = (self.learning_rate if self.decay_steps is None
+                else ConstantThenLinearDecay(self.learning_rate, self.decay_steps))
+        return {role: keras.optimizers.Adam(rate, beta_1=0.5) for role in self.roles}
 
     def discriminator_losses(self, x, x_labeled, y_labeled, z):
         """L_D. The unlabelled images `x` come without labels."""

@@ -190,9 +190,7 @@ class ImprovedGAN(SGAN):
         return loss, {"d_loss": loss, "d_supervised": supervised, "d_unsupervised": unsupervised}
 
     def train_step(self, batch):
-        logs = super().train_step(batch)
-        if self.weight_average is not None:
-            self.weight_average.update()
+        logs = super().train_step(batch)  # (ClassifierGAN's step updates the weight average)
         if self.historical:
             # Running mean over every past step: a_t = a_{t-1} + (theta_t - a_{t-1}) / t.
             t = ops.cast(self.role_optimizers["d"].iterations, "float32")
