@@ -1,7 +1,8 @@
 """Adversarial objectives beyond generation, measured: domain adaptation (`dann`) between real datasets.
 
 DANN (Ganin et al. 2016) on two directions built offline from real data: MNIST -> scikit-learn's digits
-resized to 28x28, and the reverse (`zoo.data.load_domains`). For each direction and seed, three runs of
+resized to 28x28 (as MNIST's own digits were made: scaled into the central 20x20 box, `zoo.data.load_domains`'
+default), and the reverse. For each direction and seed, three runs of
 the same net (`dann_mnist`), optimizer and schedule:
 
 * `source_only`: trained on the labelled source alone (`adaptation=False`);
@@ -30,7 +31,7 @@ DIRECTIONS = ("mnist:digits", "digits:mnist")
 SETTINGS = ("source_only", "dann", "target_supervised")
 
 
-def run_dann(source, target, setting, steps, batch_size, seed, data_dir=None):
+def run_dann(source, target, setting, steps, batch_size, seed, learning_rate=0.01, data_dir=None):
     import keras
 
     import zoo
@@ -40,14 +41,14 @@ def run_dann(source, target, setting, steps, batch_size, seed, data_dir=None):
     data = zoo.data.load_domains(target, target, side=28, seed=seed, data_dir=data_dir) \
         if setting == "target_supervised" else task
     model = zoo.load("dann", input_shape=task.input_shape, num_classes=task.num_classes, seed=seed,
-                     total_steps=steps, adaptation=setting == "dann")
+                     total_steps=steps, adaptation=setting == "dann", learning_rate=learning_rate)
     started = time.perf_counter()
     history = model.fit(data.train(batch_size), epochs=1, steps_per_epoch=steps, verbose=0)
     seconds = time.perf_counter() - started
     target_accuracy = model.evaluate(task.test(), return_dict=True, verbose=0)["accuracy"]
     source_accuracy = model.evaluate(task.source_test(), return_dict=True, verbose=0)["accuracy"]
     row = {"benchmark": "dann", "direction": f"{source}->{target}", "setting": setting, "seed": seed,
-           "steps": steps, "batch_size": batch_size, "target_accuracy": float(target_accuracy),
+           "steps": steps, "batch_size": batch_size, "learning_rate": learning_rate, "target_accuracy": float(target_accuracy),
            "source_accuracy": float(source_accuracy),
            "final_domain_accuracy": float(history.history["domain_accuracy"][-1]),
            "train_seconds": round(seconds, 1)}
@@ -62,8 +63,8 @@ def dann_table(frame):
     import pandas as pd
 
     rows = []
-    for (direction, steps), group in frame.groupby(["direction", "steps"]):
-        row = {"direction": direction, "steps": steps, "seeds": group.seed.nunique()}
+    for (direction, steps, rate), group in frame.groupby(["direction", "steps", "learning_rate"]):
+        row = {"direction": direction, "steps": steps, "mu_0": rate, "seeds": group.seed.nunique()}
         means = {}
         for setting in SETTINGS:
             values = group[group.setting == setting].target_accuracy
@@ -101,6 +102,7 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--batch-size", type=int, default=64, help="source and target images each, per step")
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--learning-rates", default="0.01", help="mu_0 of the schedule (the paper's: 0.01)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
@@ -108,19 +110,22 @@ def main(argv=None):
 
     os.makedirs(args.out, exist_ok=True)
     runs_path = os.path.join(args.out, "adversarial_runs.jsonl")
-    done = {(r["direction"], r["setting"], r["steps"], r["seed"]) for r in report.read_jsonl(runs_path)
-            if r["benchmark"] == "dann"}
+    done = {(r["direction"], r["setting"], r["steps"], r["seed"], r["learning_rate"])
+            for r in report.read_jsonl(runs_path) if r["benchmark"] == "dann"}
+    rates = [float(r) for r in args.learning_rates.split(",")]
     for seed in (int(s) for s in args.seeds.split(",")):
         for direction in (d.strip() for d in args.directions.split(",") if d.strip()):
             source, target = direction.split(":")
-            for setting in (s.strip() for s in args.settings.split(",") if s.strip()):
-                if setting not in SETTINGS:
-                    parser.error(f"unknown setting {setting!r}; the settings: {', '.join(SETTINGS)}")
-                if (f"{source}->{target}", setting, args.steps, seed) in done:
-                    continue
-                print(f"dann {source}->{target} {setting}, seed {seed} ...", file=sys.stderr, flush=True)
-                report.append_jsonl(run_dann(source, target, setting, args.steps, args.batch_size, seed,
-                                             args.data_dir), runs_path)
+            for rate in rates:
+                for setting in (s.strip() for s in args.settings.split(",") if s.strip()):
+                    if setting not in SETTINGS:
+                        parser.error(f"unknown setting {setting!r}; the settings: {', '.join(SETTINGS)}")
+                    if (f"{source}->{target}", setting, args.steps, seed, rate) in done:
+                        continue
+                    print(f"dann {source}->{target} {setting}, mu_0 {rate}, seed {seed} ...", file=sys.stderr,
+                          flush=True)
+                    report.append_jsonl(run_dann(source, target, setting, args.steps, args.batch_size, seed, rate,
+                                                 args.data_dir), runs_path)
     write_report(report.read_jsonl(runs_path), args.out, report.command_line("benchmarks.adversarial"))
     print(f"wrote {os.path.join(args.out, 'adversarial.md')}")
 

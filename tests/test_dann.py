@@ -117,7 +117,7 @@ def test_domain_batches_put_the_source_labelled_and_the_target_unlabelled(digits
 
 
 def test_load_domains_resizes_to_a_common_side():
-    task = zoo.data.load_domains("digits", "digits", side=28)
+    task = zoo.data.load_domains("digits", "digits", side=28, box="full")
     assert task.input_shape == (28, 28, 1) and task.x_source.shape[1:] == (28, 28, 1)
     assert task.x_train.min() >= -1.0 and task.x_train.max() <= 1.0
     # Resizing keeps the image: shrunk back to 8x8 (area averaging) it correlates with the original at 0.978
@@ -127,6 +127,13 @@ def test_load_domains_resizes_to_a_common_side():
     assert np.corrcoef(pooled.ravel(), original.ravel())[0, 1] > 0.95
     assert np.corrcoef(pooled.ravel(), np.swapaxes(original, 1, 2).ravel())[0, 1] < 0.9
     assert "digits" in repr(task) and task.num_classes == 10
+    # MNIST's framing (the default): the digit in the central 20x20, a background margin of 4 pixels.
+    framed = zoo.data.load_domains("digits", "digits", side=28)
+    assert (framed.x_test[:, :4] == -1.0).all() and (framed.x_test[:, :, -4:] == -1.0).all()
+    inner = tf.image.resize(task.x_test[:50], (20, 20), method="area").numpy()
+    assert np.abs(framed.x_test[:50, 4:24, 4:24] - inner).mean() < 0.05
+    with pytest.raises(ValueError, match="box must be"):
+        zoo.data.load_domains("digits", "digits", box="tight")
 
 
 def test_harness(tmp_path):

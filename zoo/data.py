@@ -251,22 +251,37 @@ class DomainData(SSLData):
                 f"target={len(self.x_train)} unlabelled, test={len(self.x_test)}, shape={self.input_shape})")
 
 
-def resize_images(images, side):
-    """[-1, 1] images resized to `side` x `side` (bilinear, antialiased when shrinking), in [-1, 1]."""
+def resize_images(images, side, box=None):
+    """[-1, 1] images resized to `side` x `side` (bilinear, antialiased when shrinking), in [-1, 1]; with
+    `box`, resized to `box` x `box` and centred on a `side` x `side` background (-1) instead."""
     import tensorflow as tf
 
     images = np.asarray(images, "float32")
+    box = side if box is None else int(box)
+    if not 1 <= box <= side:
+        raise ValueError(f"box must be between 1 and side={side}; got {box}")
     if images.shape[1:3] == (side, side):
         return images
-    resized = tf.image.resize(images, (side, side), method="bilinear", antialias=True).numpy()
-    return np.clip(resized, -1.0, 1.0).astype("float32")
+    resized = np.clip(tf.image.resize(images, (box, box), method="bilinear", antialias=True).numpy(), -1.0, 1.0)
+    before = (side - box) // 2
+    pad = ((0, 0), (before, side - box - before), (before, side - box - before), (0, 0))
+    return np.pad(resized, pad, constant_values=-1.0).astype("float32")
 
 
-def load_domains(source, target, side=None, seed=0, data_dir=None, download=True):
+def load_domains(source, target, side=None, box="mnist", seed=0, data_dir=None, download=True):
     """A domain-adaptation task from two real datasets of the same classes: labelled `source`, unlabelled
     `target` (DANN's setting, Ganin et al. 2016), both at `side` x `side` pixels (default: the larger of
     their sides), e.g. `load_domains("mnist", "digits")`: MNIST -> scikit-learn's 8x8 digits resized
-    to 28x28. Returns a `DomainData`; `load_domains(t, t)` is the target-supervised ceiling's data."""
+    to 28x28.
+
+    `box`: how a smaller dataset's images are brought to `side`: "mnist" (default) as MNIST's own images
+    were made, the digit scaled into the central 20/28 of the frame (a 20x20 box in 28x28, LeCun et al.
+    1998) with a background margin; "full" stretched to the whole frame (scikit-learn's digits fill their
+    8x8 frame, so stretched digits are ~1.4x MNIST's and a net trained on one barely reads the other: 14.5 %
+    on MNIST from digits, measured, against 68 % the other way). Returns a `DomainData`;
+    `load_domains(t, t)` is the target-supervised ceiling's data."""
+    if box not in ("mnist", "full"):
+        raise ValueError(f"box must be 'mnist' or 'full'; got {box!r}")
     source_data = load(source, labels=None, seed=seed, data_dir=data_dir, download=download)
     target_data = source_data if target == source else load(target, labels=None, seed=seed, data_dir=data_dir,
                                                              download=download)
@@ -274,8 +289,9 @@ def load_domains(source, target, side=None, seed=0, data_dir=None, download=True
         raise ValueError(f"the domains have different channels: {source_data.input_shape} and "
                          f"{target_data.input_shape}")
     side = int(side or max(source_data.input_shape[0], target_data.input_shape[0]))
+    inner = round(side * 20 / 28) if box == "mnist" else side
     for data in {id(source_data): source_data, id(target_data): target_data}.values():
-        data.x_train, data.x_test = resize_images(data.x_train, side), resize_images(data.x_test, side)
+        data.x_train, data.x_test = (resize_images(x, side, inner) for x in (data.x_train, data.x_test))
     return DomainData(source_data, target_data)
 
 
