@@ -20,6 +20,8 @@ RECIPES = [
         paper={"reference": "Makhzani et al. 2015, Table 2 (MNIST, 100 labels)", "metric": "error",
                "value": 0.0190},
         baseline=name_28("aae", "mnist"),
+        # the long runs' labels-alone curve: the same q(y|x) net (its cpu setting, Adam 3e-4) on the 100 labels
+        paper_baseline=name_28("aae", "mnist"),
         notes="Paper: 1000-1000 ReLU MLPs, style dimension 10, SGD with momentum and separate learning rates "
               "per phase. Each phase has its own optimizer here too (reconstruction: e/s/g, regularization: d "
               "and e_regularization/s_regularization, semi-supervised: e_supervised), so no phase's moments "
