@@ -18,7 +18,9 @@ Pixels are float32 in [-1, 1], channels last.
 `load_pairs(name, source="edges")` builds a paired image-to-image task from the
 same images (`PairedData`: `{"x": source, "y": target}` batches).
 `load_domains(source, target)` builds a domain-adaptation task from two datasets
-of the same classes (`DomainData`: the source labelled, the target unlabelled).
+of the same classes (`DomainData`: the source labelled, the target unlabelled);
+`load_spurious(name)` a protected attribute tied to the label in training only
+(`ProtectedData`: batches carry `"a_labeled"`).
 
 Sources, tried in this order:
 
@@ -139,21 +141,26 @@ class SSLData:
             raise ValueError(f"second_unlabeled must be between 0 and {len(pool)}; got {second_unlabeled}")
 
         x_labeled, y_labeled = self.labeled()
-        x_labeled = tf.constant(x_labeled)
-        y_labeled = tf.constant(y_labeled.astype("int32"))
+        labeled_arrays = {"x_labeled": tf.constant(x_labeled), "y_labeled": tf.constant(y_labeled.astype("int32")),
+                          **{k: tf.constant(v) for k, v in self._labeled_extras().items()}}
         count = len(self.labeled_index)
         labeled = (
             tf.data.Dataset.range(count)
             .shuffle(count, seed=seed + 1, reshuffle_each_iteration=True)
             .repeat()
             .batch(labeled_batch_size)
-            .map(lambda i: (tf.gather(x_labeled, i), tf.gather(y_labeled, i)))
+            .map(lambda i: {k: tf.gather(v, i) for k, v in labeled_arrays.items()})
         )
         streams = [unlabeled(seed, batch_size), labeled] + ([unlabeled(seed + 2, second_size)] if second_size else [])
         batches = tf.data.Dataset.zip(*streams).map(
-            lambda x, xy, *x2: {"x": x, "x_labeled": xy[0], "y_labeled": xy[1], **({"x2": x2[0]} if x2 else {})}
+            lambda x, labeled_batch, *x2: {"x": x, **labeled_batch, **({"x2": x2[0]} if x2 else {})}
         )
         return batches.prefetch(tf.data.AUTOTUNE)
+
+    def _labeled_extras(self):
+        """Further per-example arrays of the labelled subset that its stream carries beside the labels, by batch
+        key (none; `ProtectedData`: the protected attribute)."""
+        return {}
 
     def test(self, batch_size=1000):
         """The test set as finite `(x, y)` batches."""
@@ -249,6 +256,52 @@ class DomainData(SSLData):
     def __repr__(self):
         return (f"DomainData({self.source_name!r} -> {self.target_name!r}, source={len(self.x_source)} labelled, "
                 f"target={len(self.x_train)} unlabelled, test={len(self.x_test)}, shape={self.input_shape})")
+
+
+class ProtectedData(SSLData):
+    """A classification task with a protected attribute per example (see `load_spurious`).
+
+    `a_train` / `a_test` hold each image's group (int32). Every training example is labelled, and
+    `train(batch_size)` adds the labelled examples' groups to DESIGN.md's batch as `"a_labeled"` (the
+    unlabelled `"x"` stays bare). `test()` is the usual `(x, y)` stream; `a_test` gives the groups for the
+    fairness gaps (`zoo.metrics.fairness_report`).
+    """
+
+    def __init__(self, data, a_train, a_test, description):
+        super().__init__(data.name, data.x_train, data.y_train, data.x_test, data.y_test, data.labeled_index,
+                         data.source, data.seed, data.x_val, data.y_val)
+        self.a_train, self.a_test = np.asarray(a_train, "int32"), np.asarray(a_test, "int32")
+        self.description = description
+
+    def _labeled_extras(self):
+        return {"a_labeled": self.a_train[self.labeled_index]}
+
+    def __repr__(self):
+        return f"ProtectedData({self.name!r}, {self.description}, train={len(self.x_train)}, test={len(self.x_test)})"
+
+
+def load_spurious(name, rate=0.9, seed=0, data_dir=None, download=True):
+    """A protected attribute spuriously tied to the label in training only, from real images: `name`'s
+    images, each inverted (x -> -x, the attribute a = 1) or not (a = 0).
+
+    Training split: P(a = 1 | y) = `rate` for the first half of the classes, 1 - `rate` for the rest (so
+    inversion predicts the class half `rate` of the time); test split: P(a = 1) = 1/2 whatever the class.
+    A classifier that reads the inversion as a shortcut fails the test images whose inversion disagrees with
+    their class half, and its predictions depend on the group: the gaps of `zoo.metrics.fairness_report`.
+    Returns a `ProtectedData` (every training example labelled).
+    """
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"rate must be in [0, 1]; got {rate}")
+    data = load(name, labels=None, seed=seed, data_dir=data_dir, download=download)
+    rng = np.random.default_rng(seed + 7919)
+    first_half = data.y_train < data.num_classes // 2
+    a_train = (rng.uniform(size=len(data.y_train)) < np.where(first_half, rate, 1.0 - rate)).astype("int32")
+    a_test = (rng.uniform(size=len(data.y_test)) < 0.5).astype("int32")
+    invert = lambda x, a: np.where(a[:, None, None, None] == 1, -x, x).astype("float32")  # noqa: E731
+    data.x_train, data.x_test = invert(data.x_train, a_train), invert(data.x_test, a_test)
+    return ProtectedData(data, a_train, a_test,
+                         f"inverted with P = {rate:g} in classes < {data.num_classes // 2} and {1 - rate:g} above "
+                         "in training, 1/2 in test")
 
 
 def resize_images(images, side, box=None):

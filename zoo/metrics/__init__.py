@@ -14,10 +14,13 @@
 * `DomainClassifier`, `InceptionV3Features`: feature extractors
   (`zoo.metrics.extractors`); every result records the extractor's name.
 * `evaluate`: all of them on one model and dataset, streamed, with the protocol.
+* `demographic_parity_gap`, `equalized_odds_gap`, `fairness_report`: group-fairness gaps of
+  predictions against a protected attribute (`zoo.metrics.fairness`).
 """
 
 from zoo.metrics.classification import accuracy, cluster_accuracy, error_rate, linear_probe  # noqa: F401
 from zoo.metrics.evaluate import METRICS, evaluate  # noqa: F401
+from zoo.metrics.fairness import demographic_parity_gap, equalized_odds_gap, fairness_report  # noqa: F401
 from zoo.metrics.extractors import (  # noqa: F401
     DomainClassifier,
     ExtractorUnavailableError,
