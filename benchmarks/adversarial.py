@@ -14,10 +14,19 @@ Each is scored on the target's test set (digits: its 500 held-out images; MNIST:
 last step's weights (no selection on test data). `closed` = (dann - source_only) / (target_supervised -
 source_only), the part of the gap DANN closes.
 
+Fairness (`--part fairness`): `fair_adversary` on Fashion-MNIST with half the images inverted, the inversion
+tied to the class in the training split only (`zoo.data.load_spurious`: P(inverted) 0.9 for classes 0-4 and
+0.1 for 5-9 in training, 1/2 in test), the zoo's `mlp` net, for each criterion (`parity`: the adversary
+reads the representation; `odds`: it reads [p(y|x); y]) over a sweep of the adversary's weight alpha (0:
+the classifier free, the adversary a probe only). Scored on the test set: accuracy, the demographic-parity
+and equalised-odds gaps (`zoo.metrics.fairness`; the largest spread over classes, and over true labels),
+each group's accuracy.
+
 Each run appends a row to `adversarial_runs.jsonl` in `--out` (resumable); the report is rewritten from
 all rows.
 
     ZOO_DATA_DIR=../shared/datasets python -m benchmarks.adversarial --steps 3000 --seeds 0,1,2 --out DIR
+    ZOO_DATA_DIR=../shared/datasets python -m benchmarks.adversarial --part fairness --steps 2000 --out DIR
 """
 
 from __future__ import annotations
@@ -58,6 +67,51 @@ def run_dann(source, target, setting, steps, batch_size, seed, learning_rate=0.0
     return row
 
 
+WEIGHTS = (0.0, 0.3, 1.0, 3.0)
+CRITERIA = ("parity", "odds")
+
+
+def run_fairness(criterion, weight, steps, batch_size, seed, rate=0.9, dataset="fashion_mnist", data_dir=None):
+    import keras
+
+    import zoo
+
+    keras.utils.set_random_seed(seed)
+    data = zoo.data.load_spurious(dataset, rate=rate, seed=seed, data_dir=data_dir)
+    model = zoo.load("fair_adversary", input_shape=data.input_shape, num_classes=data.num_classes, seed=seed,
+                     criterion=criterion, adversary_weight=weight, arch="mlp")
+    started = time.perf_counter()
+    history = model.fit(data.train(batch_size), epochs=1, steps_per_epoch=steps, verbose=0)
+    seconds = time.perf_counter() - started
+    predictions = model.classify(data.x_test).argmax(-1)
+    row = {"benchmark": "fairness", "dataset": dataset, "rate": rate, "criterion": criterion,
+           "adversary_weight": weight, "seed": seed, "steps": steps, "batch_size": batch_size,
+           **zoo.metrics.fairness_report(data.y_test, predictions, data.a_test, data.num_classes),
+           "final_adversary_accuracy": float(history.history["adversary_accuracy"][-1]),
+           "train_seconds": round(seconds, 1)}
+    from recipes.runner import provenance
+
+    row.update(provenance())
+    return row
+
+
+def fairness_table(frame):
+    """Per criterion and weight: accuracy and the gaps (mean +- sd over seeds)."""
+    columns = ["accuracy", "demographic_parity_gap", "equalized_odds_gap", "accuracy_group_0", "accuracy_group_1"]
+    rows = []
+    for (dataset, steps, criterion, weight), group in frame.groupby(["dataset", "steps", "criterion",
+                                                                      "adversary_weight"]):
+        row = {"dataset": dataset, "steps": steps, "criterion": criterion, "alpha": weight,
+               "seeds": group.seed.nunique()}
+        for column in columns:
+            values, scale = group[column], 100 if column.startswith("accuracy") else 1
+            row[column] = f"{scale * values.mean():.3g}" + (f" ± {scale * values.std():.2g}" if len(values) > 1 else "")
+        rows.append(row)
+    import pandas as pd
+
+    return pd.DataFrame(rows)
+
+
 def dann_table(frame):
     """Per direction: target accuracy (mean +- sd over seeds) of each setting and the gap DANN closes."""
     import pandas as pd
@@ -77,6 +131,12 @@ def dann_table(frame):
     return pd.DataFrame(rows)
 
 
+def _paragraphs():
+    """The module docstring's paragraphs, each on one line (bullets kept one per line)."""
+    return [p.replace("\n  ", " ").replace("\n", "\n" if p.startswith("*") else " ")
+            for p in __doc__.split("\n\n")]
+
+
 def write_report(rows, out, command):
     import pandas as pd
 
@@ -89,14 +149,23 @@ def write_report(rows, out, command):
     text = report.header("Adversarial objectives beyond generation", command, info)
     dann = frame[frame.benchmark == "dann"]
     if len(dann):
-        text += ("\n## Domain adaptation: DANN (Ganin et al. 2016)\n\n" + __doc__.split("\n\n")[1].replace("\n", " ")
+        text += ("\n## Domain adaptation: DANN (Ganin et al. 2016)\n\n" + "\n\n".join(_paragraphs()[1:4])
                  + "\n\nTarget test accuracy (%), mean ± sd over seeds:\n\n")
         text += report.markdown_table(dann_table(dann)) + "\n"
+    fair = frame[frame.benchmark == "fairness"]
+    if len(fair):
+        text += ("\n## Fairness: a classifier against an adversary (Edwards & Storkey 2016; Zhang et al. 2018)\n\n"
+                 + next(p for p in _paragraphs() if p.startswith("Fairness"))
+                 + "\n\nAccuracy (%, per group too) and gaps (0 = fair, 1 = most unfair), mean ± sd over seeds:\n\n")
+        text += report.markdown_table(fairness_table(fair)) + "\n"
     report.write_text(text, os.path.join(out, "adversarial.md"))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.adversarial", description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("dann", "fairness"), default="dann")
+    parser.add_argument("--weights", default=",".join(map(str, WEIGHTS)), help="fairness: adversary weights alpha")
+    parser.add_argument("--criteria", default=",".join(CRITERIA), help="fairness: parity, odds")
     parser.add_argument("--directions", default=",".join(DIRECTIONS), help="source:target pairs")
     parser.add_argument("--settings", default=",".join(SETTINGS))
     parser.add_argument("--steps", type=int, default=3000)
@@ -113,7 +182,20 @@ def main(argv=None):
     done = {(r["direction"], r["setting"], r["steps"], r["seed"], r["learning_rate"])
             for r in report.read_jsonl(runs_path) if r["benchmark"] == "dann"}
     rates = [float(r) for r in args.learning_rates.split(",")]
-    for seed in (int(s) for s in args.seeds.split(",")):
+    seeds = [int(s) for s in args.seeds.split(",")]
+    if args.part == "fairness":
+        done = {(r["criterion"], r["adversary_weight"], r["steps"], r["seed"]) for r in report.read_jsonl(runs_path)
+                if r["benchmark"] == "fairness"}
+        for seed in seeds:
+            for criterion in (c.strip() for c in args.criteria.split(",") if c.strip()):
+                for weight in (float(w) for w in args.weights.split(",")):
+                    if (criterion, weight, args.steps, seed) in done:
+                        continue
+                    print(f"fairness {criterion} alpha {weight}, seed {seed} ...", file=sys.stderr, flush=True)
+                    report.append_jsonl(run_fairness(criterion, weight, args.steps, args.batch_size, seed,
+                                                     data_dir=args.data_dir), runs_path)
+        seeds = []
+    for seed in seeds:
         for direction in (d.strip() for d in args.directions.split(",") if d.strip()):
             source, target = direction.split(":")
             for rate in rates:

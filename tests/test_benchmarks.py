@@ -247,3 +247,18 @@ def test_reproductions_report_from_run_folders(tmp_path):
     info = json.loads((tmp_path / "done" / "run.json").read_text())
     (tmp_path / "done" / "run.json").write_text(json.dumps({**info, "steps": 18000}))
     assert not bool(reproductions.tables([done])[0].iloc[0]["finished"])
+
+
+def test_adversarial_report_from_tiny_runs(tmp_path):
+    """benchmarks.adversarial: a DANN row per setting with the gap closed, a fairness row per weight."""
+    from benchmarks import adversarial
+
+    rows = [adversarial.run_dann("digits", "digits", setting, 3, 16, 0) for setting in adversarial.SETTINGS]
+    rows += [adversarial.run_fairness("odds", weight, 3, 16, 0, dataset="digits") for weight in (0.0, 1.0)]
+    assert all(0.0 <= r["target_accuracy"] <= 1.0 for r in rows[:3])
+    assert {"demographic_parity_gap", "equalized_odds_gap", "accuracy_group_1"} <= set(rows[3])
+    table = adversarial.dann_table(pd.DataFrame(rows[:3]))
+    assert list(table.columns) == ["direction", "steps", "mu_0", "seeds", *adversarial.SETTINGS, "closed"]
+    adversarial.write_report(rows, str(tmp_path), "python -m benchmarks.adversarial ...")
+    text = (tmp_path / "adversarial.md").read_text()
+    assert "## Domain adaptation: DANN" in text and "## Fairness" in text and "| odds | 1 |" in text
