@@ -262,3 +262,13 @@ def test_adversarial_report_from_tiny_runs(tmp_path):
     adversarial.write_report(rows, str(tmp_path), "python -m benchmarks.adversarial ...")
     text = (tmp_path / "adversarial.md").read_text()
     assert "## Domain adaptation: DANN" in text and "## Fairness" in text and "| odds | 1 |" in text
+
+
+def test_gpu_reproductions_plans_sets_and_scales():
+    from benchmarks import gpu_reproductions
+
+    assert gpu_reproductions.plan("gan")[1] == ("bad_gan_mnist_100", "epochs_100")
+    vae = gpu_reproductions.plan("vae,adgm_mnist_100")
+    assert vae[0] == ("m2_mnist_100", "paper_equal_weighting") and len(vae) == 5  # adgm once
+    with pytest.raises(ValueError, match="no scale 'huge'"):
+        gpu_reproductions.plan("m2_mnist_100:huge")
