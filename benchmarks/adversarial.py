@@ -97,6 +97,10 @@ def run_fairness(criterion, weight, steps, batch_size, seed, rate=0.9, dataset="
 
 def fairness_table(frame):
     """Per criterion and weight: accuracy and the gaps (mean +- sd over seeds)."""
+    import pandas as pd
+
+    from benchmarks import report
+
     columns = ["accuracy", "demographic_parity_gap", "equalized_odds_gap", "accuracy_group_0", "accuracy_group_1"]
     rows = []
     for (dataset, steps, criterion, weight), group in frame.groupby(["dataset", "steps", "criterion",
@@ -104,17 +108,17 @@ def fairness_table(frame):
         row = {"dataset": dataset, "steps": steps, "criterion": criterion, "alpha": weight,
                "seeds": group.seed.nunique()}
         for column in columns:
-            values, scale = group[column], 100 if column.startswith("accuracy") else 1
-            row[column] = f"{scale * values.mean():.3g}" + (f" ± {scale * values.std():.2g}" if len(values) > 1 else "")
+            scale = 100 if column.startswith("accuracy") else 1
+            row[column] = report.mean_sd(group[column].mean(), group[column].std(), scale=scale)
         rows.append(row)
-    import pandas as pd
-
     return pd.DataFrame(rows)
 
 
 def dann_table(frame):
     """Per direction: target accuracy (mean +- sd over seeds) of each setting and the gap DANN closes."""
     import pandas as pd
+
+    from benchmarks import report
 
     rows = []
     for (direction, steps, rate), group in frame.groupby(["direction", "steps", "learning_rate"]):
@@ -123,8 +127,7 @@ def dann_table(frame):
         for setting in SETTINGS:
             values = group[group.setting == setting].target_accuracy
             means[setting] = values.mean() if len(values) else float("nan")
-            row[setting] = (f"{100 * values.mean():.1f}" + (f" ± {100 * values.std():.1f}" if len(values) > 1 else "")
-                            if len(values) else "")
+            row[setting] = report.mean_sd(values.mean(), values.std(), ".1f", ".1f", 100) if len(values) else ""
         gap = means["target_supervised"] - means["source_only"]
         row["closed"] = f"{(means['dann'] - means['source_only']) / gap:.2f}" if gap and not pd.isna(gap) else ""
         rows.append(row)
@@ -145,7 +148,7 @@ def write_report(rows, out, command):
     frame = pd.DataFrame(rows)
     frame.to_csv(os.path.join(out, "adversarial_runs.csv"), index=False)
     info = report.provenance()
-    info["git commit of the runs"] = ", ".join(sorted(set(frame["git_commit"]))) if "git_commit" in frame else "?"
+    info["git commit of the runs"] = report.run_commits(frame)
     text = report.header("Adversarial objectives beyond generation", command, info)
     dann = frame[frame.benchmark == "dann"]
     if len(dann):
@@ -159,6 +162,41 @@ def write_report(rows, out, command):
                  + "\n\nAccuracy (%, per group too) and gaps (0 = fair, 1 = most unfair), mean ± sd over seeds:\n\n")
         text += report.markdown_table(fairness_table(fair)) + "\n"
     report.write_text(text, os.path.join(out, "adversarial.md"))
+
+
+def _dann_runs(args, seeds, settings, runs_path):
+    """The DANN runs not yet in `runs_path`, appended to it one by one."""
+    from benchmarks import report
+
+    done = {(r["direction"], r["setting"], r["steps"], r["seed"], r["learning_rate"])
+            for r in report.read_jsonl(runs_path) if r["benchmark"] == "dann"}
+    for seed in seeds:
+        for direction in (d.strip() for d in args.directions.split(",") if d.strip()):
+            source, target = direction.split(":")
+            for rate in (float(r) for r in args.learning_rates.split(",")):
+                for setting in settings:
+                    if (f"{source}->{target}", setting, args.steps, seed, rate) in done:
+                        continue
+                    print(f"dann {source}->{target} {setting}, mu_0 {rate}, seed {seed} ...", file=sys.stderr,
+                          flush=True)
+                    report.append_jsonl(run_dann(source, target, setting, args.steps, args.batch_size, seed, rate,
+                                                 args.data_dir), runs_path)
+
+
+def _fairness_runs(args, seeds, runs_path):
+    """The fairness runs not yet in `runs_path`, appended to it one by one."""
+    from benchmarks import report
+
+    done = {(r["criterion"], r["adversary_weight"], r["steps"], r["seed"]) for r in report.read_jsonl(runs_path)
+            if r["benchmark"] == "fairness"}
+    for seed in seeds:
+        for criterion in (c.strip() for c in args.criteria.split(",") if c.strip()):
+            for weight in (float(w) for w in args.weights.split(",")):
+                if (criterion, weight, args.steps, seed) in done:
+                    continue
+                print(f"fairness {criterion} alpha {weight}, seed {seed} ...", file=sys.stderr, flush=True)
+                report.append_jsonl(run_fairness(criterion, weight, args.steps, args.batch_size, seed,
+                                                 data_dir=args.data_dir), runs_path)
 
 
 def main(argv=None):
@@ -179,35 +217,15 @@ def main(argv=None):
 
     os.makedirs(args.out, exist_ok=True)
     runs_path = os.path.join(args.out, "adversarial_runs.jsonl")
-    done = {(r["direction"], r["setting"], r["steps"], r["seed"], r["learning_rate"])
-            for r in report.read_jsonl(runs_path) if r["benchmark"] == "dann"}
-    rates = [float(r) for r in args.learning_rates.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.part == "fairness":
-        done = {(r["criterion"], r["adversary_weight"], r["steps"], r["seed"]) for r in report.read_jsonl(runs_path)
-                if r["benchmark"] == "fairness"}
-        for seed in seeds:
-            for criterion in (c.strip() for c in args.criteria.split(",") if c.strip()):
-                for weight in (float(w) for w in args.weights.split(",")):
-                    if (criterion, weight, args.steps, seed) in done:
-                        continue
-                    print(f"fairness {criterion} alpha {weight}, seed {seed} ...", file=sys.stderr, flush=True)
-                    report.append_jsonl(run_fairness(criterion, weight, args.steps, args.batch_size, seed,
-                                                     data_dir=args.data_dir), runs_path)
-        seeds = []
-    for seed in seeds:
-        for direction in (d.strip() for d in args.directions.split(",") if d.strip()):
-            source, target = direction.split(":")
-            for rate in rates:
-                for setting in (s.strip() for s in args.settings.split(",") if s.strip()):
-                    if setting not in SETTINGS:
-                        parser.error(f"unknown setting {setting!r}; the settings: {', '.join(SETTINGS)}")
-                    if (f"{source}->{target}", setting, args.steps, seed, rate) in done:
-                        continue
-                    print(f"dann {source}->{target} {setting}, mu_0 {rate}, seed {seed} ...", file=sys.stderr,
-                          flush=True)
-                    report.append_jsonl(run_dann(source, target, setting, args.steps, args.batch_size, seed, rate,
-                                                 args.data_dir), runs_path)
+        _fairness_runs(args, seeds, runs_path)
+    else:
+        settings = [s.strip() for s in args.settings.split(",") if s.strip()]
+        unknown = [s for s in settings if s not in SETTINGS]
+        if unknown:
+            parser.error(f"unknown setting {unknown[0]!r}; the settings: {', '.join(SETTINGS)}")
+        _dann_runs(args, seeds, settings, runs_path)
     write_report(report.read_jsonl(runs_path), args.out, report.command_line("benchmarks.adversarial"))
     print(f"wrote {os.path.join(args.out, 'adversarial.md')}")
 

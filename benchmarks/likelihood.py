@@ -97,10 +97,9 @@ def write_report(rows, out, command):
                .agg(nll_mean=("nll", "mean"), nll_sd=("nll", "std"), seeds=("seed", "nunique"),
                     train_seconds=("train_seconds", "mean"))
                .reset_index().sort_values(["unit", "nll_mean"]))
-    summary["nll"] = [f"{m:.3g}" + ("" if pd.isna(s) else f" ± {s:.2g}") for m, s in
-                      zip(summary.nll_mean, summary.nll_sd)]
+    summary["nll"] = [report.mean_sd(m, s) for m, s in zip(summary.nll_mean, summary.nll_sd)]
     info = report.provenance()
-    info["git commit of the runs"] = ", ".join(sorted(set(frame["git_commit"]))) if "git_commit" in frame else "?"
+    info["git commit of the runs"] = report.run_commits(frame)
     info["protocol"] = __doc__.split("Protocol:")[1].split("Each run")[0].strip().replace("\n", " ")
     text = report.header("Test log-likelihood", command, info)
     text += "\n## Summary (lower is better within a unit)\n\n"

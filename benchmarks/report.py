@@ -101,6 +101,17 @@ def markdown_table(frame) -> str:
     return "\n".join(lines)
 
 
+def mean_sd(mean, sd, mean_format=".3g", sd_format=".2g", scale=1.0) -> str:
+    """"m ± s" for a table cell, scaled by `scale`; just "m" where the sd is NaN (a single seed)."""
+    text = f"{scale * mean:{mean_format}}"
+    return text if sd is None or math.isnan(sd) else f"{text} ± {scale * sd:{sd_format}}"
+
+
+def run_commits(frame) -> str:
+    """The git commits of a report's runs (their rows' `git_commit`), sorted, or "?" where none was kept."""
+    return ", ".join(sorted(set(frame["git_commit"]))) if "git_commit" in frame else "?"
+
+
 def _cell(value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""

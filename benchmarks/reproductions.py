@@ -70,6 +70,7 @@ def tables(folders):
         if not curve:
             continue
         recipe = recipes.get(info["recipe"])
+        name = os.path.basename(os.path.normpath(folder))
         # (curves written before the callback counted fit's steps have 0 for Triple-GAN's pre-training epochs)
         steps_per_epoch = max(p["step"] / p["epoch"] for p in curve) or 1
         last = curve[-1]
@@ -82,14 +83,21 @@ def tables(folders):
             # the paper's number is the target of every long scale of the recipe (paper, epochs_100, ...)
             "paper_error_pct": 100 * recipe.paper["value"] if recipe.paper and info["scale"] != "cpu" else None,
             "baseline_recipe": recipe.paper_baseline, "wall_s": last["seconds"],
-            "commit": " ".join(dict.fromkeys(s["commit"] for s in info["segments"])),
-            "run": os.path.basename(os.path.normpath(folder)),
+            "commit": " ".join(dict.fromkeys(s["commit"] for s in info["segments"])), "run": name,
         })
-        points += [{"run": os.path.basename(os.path.normpath(folder)), "recipe": recipe.name, "seed": info["seed"], "epoch": p["epoch"], "step": p["step"],
+        points += [{"run": name, "recipe": recipe.name, "seed": info["seed"], "epoch": p["epoch"], "step": p["step"],
                     "test_error_pct": 100 * p["test_error"], "seconds": p["seconds"]} for p in curve]
     runs = pd.DataFrame(runs, columns=[c for c in COLUMNS if c != "baseline_error_pct"])
     curves = pd.DataFrame(points, columns=CURVE_COLUMNS)
     return with_baselines(runs, curves), curves
+
+
+def baseline_curve(curves, recipe, seed):
+    """The curve of `recipe`'s run of `seed` (the last of them, if the CSVs hold several), by epoch."""
+    theirs = curves[(curves["recipe"] == recipe) & (curves["seed"] == seed)]
+    if len(theirs):
+        theirs = theirs[theirs["run"] == theirs["run"].iloc[-1]]
+    return theirs.sort_values("epoch")
 
 
 def with_baselines(runs, curves):
@@ -97,10 +105,9 @@ def with_baselines(runs, curves):
     epoch it reached before it)."""
     values = []
     for run in runs.itertuples():
-        theirs = curves[(curves["recipe"] == run.baseline_recipe) & (curves["seed"] == run.seed)
-                        & (curves["epoch"] <= run.epochs)]
-        theirs = theirs[theirs["run"] == theirs["run"].iloc[-1]] if len(theirs) else theirs  # one baseline run
-        values.append(theirs.sort_values("epoch")["test_error_pct"].iloc[-1] if len(theirs) else None)
+        theirs = baseline_curve(curves, run.baseline_recipe, run.seed)
+        theirs = theirs[theirs["epoch"] <= run.epochs]
+        values.append(theirs["test_error_pct"].iloc[-1] if len(theirs) else None)
     runs = runs.copy()
     runs["baseline_error_pct"] = values
     return runs[COLUMNS]
@@ -118,10 +125,9 @@ def plot(runs, curves, method, path):
         points = curves[curves["run"] == run.run].sort_values("epoch")
         scale = "" if run.scale == "paper" else f" ({run.scale})"
         axis.plot(points["epoch"], points["test_error_pct"], label=f"{run.recipe}{scale} seed {run.seed}")
-        baseline = curves[(curves["recipe"] == run.baseline_recipe) & (curves["seed"] == run.seed)]
+        baseline = baseline_curve(curves, run.baseline_recipe, run.seed)
         if len(baseline) and (run.baseline_recipe, run.seed) not in drawn:
             drawn.add((run.baseline_recipe, run.seed))
-            baseline = baseline.sort_values("epoch")
             axis.plot(baseline["epoch"], baseline["test_error_pct"], linestyle=":", color="grey",
                       label=f"{run.baseline_recipe} seed {run.seed} (labels alone)")
     for paper in sorted(set(mine["paper_error_pct"].dropna())):

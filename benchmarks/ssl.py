@@ -186,7 +186,7 @@ def write_report(rows, out, command, plots=True):
     if not runs.empty:
         info["machine"] = "; ".join(sorted(set(runs["machine"])))
         info["cpu"] = "; ".join(sorted(set(runs["cpu"]))) if "cpu" in runs else info["cpu"]
-        info["git commit of the runs"] = ", ".join(sorted(set(runs["git_commit"]))) if "git_commit" in runs else "?"
+        info["git commit of the runs"] = report.run_commits(runs)
         info["data"] = "; ".join(sorted({f"{d}: {s}" for d, s in zip(runs["dataset"], runs["data_source"])})) \
             if "data_source" in runs else "?"
     info["protocol"] = ("error = 1 - accuracy on the whole test set after the last step; no early stopping or "

@@ -88,12 +88,17 @@ class InverseDecay(keras.optimizers.schedules.LearningRateSchedule):
         self.total_steps, self.alpha, self.beta = int(total_steps), float(alpha), float(beta)
 
     def __call__(self, step):
-        progress = ops.minimum(ops.cast(step, "float32") / self.total_steps, 1.0)
+        progress = training_progress(step, self.total_steps)
         return self.initial_learning_rate / ops.power(1.0 + self.alpha * progress, self.beta)
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "total_steps": self.total_steps,
                 "alpha": self.alpha, "beta": self.beta}
+
+
+def training_progress(step, total_steps):
+    """p = min(step / total_steps, 1): DANN's progress, from 0 to 1 over the run and 1 after it."""
+    return ops.minimum(ops.cast(step, "float32") / total_steps, 1.0)
 
 
 def domain_adaptation_weight(progress, gamma=10.0):

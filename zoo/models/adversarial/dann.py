@@ -111,7 +111,7 @@ class DANN(NetClassifier, ZooModel):
         """lambda_p at this step (0 without adaptation)."""
         if not self.adaptation:
             return ops.zeros(())
-        progress = ops.minimum(ops.cast(self.role_optimizers["f"].iterations, "float32") / self.total_steps, 1.0)
+        progress = schedules.training_progress(self.role_optimizers["f"].iterations, self.total_steps)
         return schedules.domain_adaptation_weight(progress, self.gamma)
 
     def train_step(self, batch):
