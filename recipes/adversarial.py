@@ -102,7 +102,10 @@ RECIPES = [
     *_family(
         "catgan",
         mnist_paper={"reference": "Springenberg 2015, Table 1 (MNIST, 100 labels)", "value": 0.0191,
-                     "scale": {"steps": 60000, "batch_size": 100}},
+                     "scale": {"steps": 60000, "batch_size": 100},
+                     # the 0.9999 average without the decay: the decay raised the error from 2.72 to 3.86 %
+                     "scales": {"paper_constant_rate": {"steps": 60000, "batch_size": 100,
+                                                        "hparams": {"decay_steps": None}}}},
         mnist_hparams={"arch": "mlp", "input_noise": 0.3, "dropout": 0.0},
         paper_hparams={"ema": 0.9999, "decay_steps": 60000},
         cifar={"reference": "Springenberg 2015, Table 2 (CIFAR-10, 4000 labels)", "value": 0.1958,
