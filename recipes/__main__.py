@@ -9,7 +9,7 @@ import json
 import sys
 
 import recipes
-from recipes.runner import run
+from recipes.runner import STRATEGIES, run
 from zoo.cli import DEBUG, run_command
 
 
@@ -31,6 +31,9 @@ def main(argv=None):
                         help="a long run: keep its state here after every epoch (rerun to resume) and its "
                              "test-error curve in curve.jsonl")
     runner.add_argument("--eval-every", type=int, default=1, help="epochs between test errors of --backup-dir")
+    runner.add_argument("--strategy", choices=STRATEGIES, default=None,
+                        help="train distributed: mirrored (this machine's GPUs) or multiworker (TF_CONFIG's "
+                             "cluster); the scale's batch size is the global batch")
     args = parser.parse_args(argv)
     return run_command({"list": _list, "run": _run}[args.command], args)
 
@@ -46,7 +49,7 @@ def _list(args):
 def _run(args):
     row = run(args.name, args.scale, args.seed, args.data_dir, args.verbose, args.out, steps=args.steps,
               curve_out=args.curve_out, samples_out=args.samples_out, backup_dir=args.backup_dir,
-              eval_every=args.eval_every)
+              eval_every=args.eval_every, strategy=args.strategy)
     print(json.dumps(row, indent=2))
     return 0
 

@@ -27,7 +27,29 @@ import time
 CHUNK_STEPS = 100  # steps per Keras "epoch", so progress, curves and callbacks stay responsive
 
 
-def train(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, steps=None, backup_dir=None, eval_every=1):
+STRATEGIES = ("mirrored", "multiworker")
+
+
+def make_strategy(name):
+    """The `tf.distribute` strategy called `name`: "mirrored" (every local GPU, or the CPU) or "multiworker"
+    (`MultiWorkerMirroredStrategy`, the cluster read from `TF_CONFIG`); None for the default strategy.
+    Create it before any other TensorFlow work: a multi-worker strategy must start before the runtime does."""
+    if name is None:
+        return None
+    if name not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}; got {name!r}")
+    import tensorflow as tf
+
+    if name == "multiworker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError("strategy 'multiworker' reads the cluster from TF_CONFIG, which is not set "
+                             "(README: Training on several machines)")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.MirroredStrategy()
+
+
+def train(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, steps=None, backup_dir=None, eval_every=1,
+          strategy=None):
     """Build and train `recipe` at `scale`; return `(model, data, info)`.
 
     `info` holds the recipe, the setting, the steps trained, the batch size,
@@ -39,12 +61,19 @@ def train(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, steps=None, bac
     keeps the state there after every epoch (a rerun of the same command
     continues from it, also to a larger `steps`), and `curve.jsonl` there gets
     the test error every `eval_every` epochs (`zoo.callbacks.TestErrorCurve`).
+
+    `strategy` ("mirrored", "multiworker" or a `tf.distribute.Strategy`) builds the model in its scope; the
+    scale's `batch_size` stays the global batch, split over the replicas (and the workers' data by
+    `AutoShardPolicy.DATA`), so a distributed run trains the recipe's setting.
     """
+    import contextlib
+
     import keras
 
     import recipes
     import zoo
 
+    strategy = make_strategy(strategy) if strategy is None or isinstance(strategy, str) else strategy
     recipe = recipes.get(recipe) if isinstance(recipe, str) else recipe
     setting = recipe.setting(scale)
     keras.utils.set_random_seed(seed)
@@ -56,7 +85,8 @@ def train(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, steps=None, bac
     hparams = {"input_shape": data.input_shape, "seed": seed, **setting["hparams"]}
     if "num_classes" in inspect.signature(cls.__init__).parameters:
         hparams.setdefault("num_classes", data.num_classes)
-    model = zoo.load(recipe.method, optimizers=setting["optimizers"] or None, **hparams)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = zoo.load(recipe.method, optimizers=setting["optimizers"] or None, **hparams)
 
     steps = int(setting["steps"] if steps is None else steps)
     if steps < 1:
@@ -83,13 +113,13 @@ def train(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, steps=None, bac
                         verbose=verbose, callbacks=callbacks)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
     info = {"recipe": recipe, "setting": setting, "steps": epochs * chunk, "chunk": chunk,
-            "batch_size": batch_size, "seconds": seconds, "cpu_seconds": cpu_seconds, "load_avg_1min": round(load, 2),
+            "batch_size": batch_size, "replicas": model.distribute_strategy.num_replicas_in_sync, "seconds": seconds, "cpu_seconds": cpu_seconds, "load_avg_1min": round(load, 2),
             "history": history.history}
     return model, data, info
 
 
 def run(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, out=None, *, steps=None, curve_out=None,
-        samples_out=None, backup_dir=None, eval_every=1):
+        samples_out=None, backup_dir=None, eval_every=1, strategy=None):
     """Train `recipe` (a Recipe or its name) at `scale` with `seed`; return a dict row.
 
     Args:
@@ -103,8 +133,9 @@ def run(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, out=None, *, step
         curve_out: write the learning curve (logs after each chunk) there as JSON.
         samples_out: write a PNG grid of 100 samples there (methods that sample).
         backup_dir, eval_every: a long run that resumes and keeps its test-error curve (see `train`).
+        strategy: "mirrored" or "multiworker" to train distributed (see `train`).
     """
-    model, data, info = train(recipe, scale, seed, data_dir, verbose, steps, backup_dir, eval_every)
+    model, data, info = train(recipe, scale, seed, data_dir, verbose, steps, backup_dir, eval_every, strategy)
     recipe = info["recipe"]
     results = model.evaluate(data.test(), return_dict=True, verbose=0)
     if "accuracy" in results:
@@ -114,7 +145,7 @@ def run(recipe, scale="cpu", seed=0, data_dir=None, verbose=0, out=None, *, step
     row = {
         "recipe": recipe.name, "method": recipe.method, "dataset": recipe.dataset,
         "labels": data.num_labels if recipe.labels is not None else None, "scale": scale, "seed": seed,
-        "steps": info["steps"], "batch_size": info["batch_size"], "train_seconds": round(info["seconds"], 2),
+        "steps": info["steps"], "batch_size": info["batch_size"], "replicas": info["replicas"], "train_seconds": round(info["seconds"], 2),
         "train_cpu_seconds": round(info["cpu_seconds"], 2),  # user + system CPU of all threads: robust to sharing
         "load_avg_1min": info["load_avg_1min"],
         "examples_per_second": round(info["steps"] * info["batch_size"] / info["seconds"], 1),

@@ -320,6 +320,21 @@ class ZooModel(keras.Model):
             kwargs.setdefault("shuffle", False)
         return super().fit(x, y, batch_size, epochs, *args, **kwargs)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras (3.15) learns the batch's shapes from the first distributed batch by all-reducing it with
+        # `strategy.reduce("MEAN", batch)`, which under MultiWorkerMirroredStrategy fails on a dict batch
+        # (keras-team/keras#20329) and sends a whole batch across the cluster. This replica's own shard has the
+        # same shapes and dtypes: it is handed over instead.
+        strategy = getattr(self, "_distribute_strategy", None)
+        if iterator is not None and strategy is not None:
+            for _, _, batches in iterator:
+                data_batch = tf.nest.map_structure(
+                    lambda v: strategy.experimental_local_results(v)[0]
+                    if isinstance(v, tf.distribute.DistributedValues) else v, next(batches))
+                break
+            iterator = None
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     # ------------------------------------------- data-dependent initialisation
     #: Whether a `train(..., second_unlabeled=True)` stream helps: `fit(SSLData)` then asks for `"x2"`.
     uses_second_unlabeled: bool = False
@@ -484,7 +499,7 @@ class ZooModel(keras.Model):
         """Update the trackers `names` with `values`; return their results as logs."""
         for name in names:
             self._trackers[name].update_state(values[name])
-        return {name: self._trackers[name].result() for name in names}
+        return _step_logs({name: self._trackers[name].result() for name in names})
 
     def test_step(self, data):
         """Evaluate on `(x, y)` batches (or `x` alone for methods that do not classify).
@@ -502,7 +517,7 @@ class ZooModel(keras.Model):
                 raise ValueError("evaluate() of a classifier needs labelled (x, y) batches")
             self._accuracy.update_state(y, self._classify_batch(x))
             logs["accuracy"] = self._accuracy.result()
-        return logs
+        return _step_logs(logs)
 
     def evaluation_terms(self, x):
         """Per-batch values of `eval_log_names` (methods with a bound override this)."""
@@ -767,6 +782,20 @@ def _first_images(x):
     elif isinstance(x, (tuple, list)):
         x = x[0]
     return x[:DATA_INIT_IMAGES]
+
+
+def _step_logs(logs):
+    """A step's scalar logs as Keras' `fit` / `evaluate` can gather them from every replica.
+
+    Across several workers Keras (3.15) averages a step's outputs with `strategy.reduce("MEAN", v, axis=0)`,
+    which fails on a scalar (tensorflow/tensorflow#72388); a leading axis of one lets the same reduce return
+    the scalar mean over the workers. On one machine the logs stay scalars.
+    """
+    strategy = tf.distribute.get_strategy()
+    if not (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode()):
+        return logs
+    return {name: ops.reshape(value, (1,)) for name, value in logs.items()}
 
 
 def _replicas_in_sync():

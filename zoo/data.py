@@ -155,7 +155,7 @@ class SSLData:
         batches = tf.data.Dataset.zip(*streams).map(
             lambda x, labeled_batch, *x2: {"x": x, **labeled_batch, **({"x2": x2[0]} if x2 else {})}
         )
-        return batches.prefetch(tf.data.AUTOTUNE)
+        return _shard_by_data(batches.prefetch(tf.data.AUTOTUNE))
 
     def _labeled_extras(self):
         """Further per-example arrays of the labelled subset that its stream carries beside the labels, by batch
@@ -203,13 +203,13 @@ class PairedData(SSLData):
             raise ValueError(f"batch_size must be between 1 and {len(self.x_train)}; got {batch_size}")
         seed = self.seed if seed is None else seed
         pairs = tf.data.Dataset.from_tensor_slices({"x": self.x_train, "y": self.target_train})
-        return (pairs.shuffle(len(self.x_train), seed=seed, reshuffle_each_iteration=True).repeat()
-                .batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+        return _shard_by_data(pairs.shuffle(len(self.x_train), seed=seed, reshuffle_each_iteration=True).repeat()
+                              .batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
 
     def test(self, batch_size=1000):
         import tensorflow as tf
 
-        return tf.data.Dataset.from_tensor_slices((self.x_test, self.target_test)).batch(batch_size)
+        return _shard_by_data(tf.data.Dataset.from_tensor_slices((self.x_test, self.target_test)).batch(batch_size))
 
     def __repr__(self):
         return (f"PairedData({self.name!r}, {self.transform} -> image, train={len(self.x_train)}, "
@@ -379,7 +379,21 @@ def load_pairs(name, source="edges", seed=0, data_dir=None, download=True):
 def _finite(x, y, batch_size):
     import tensorflow as tf
 
-    return tf.data.Dataset.from_tensor_slices((x, y.astype("int32"))).batch(batch_size)
+    return _shard_by_data(tf.data.Dataset.from_tensor_slices((x, y.astype("int32"))).batch(batch_size))
+
+
+def _shard_by_data(dataset):
+    """`dataset` sharded by element across the workers of a multi-worker strategy (`AutoShardPolicy.DATA`).
+
+    Every stream here is built from in-memory arrays, so the default policy (AUTO) finds no files to
+    split, logs a warning and falls back to DATA; asking for DATA says so. Each worker builds the same
+    seeded stream of global batches and keeps its share of each: `batch_size` is the global batch.
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
 
 
 # ------------------------------------------------------------------ loading
