@@ -64,7 +64,8 @@ def select(scale, methods=None, datasets=None, labels=None):
     return chosen
 
 
-def sweep(recipes_, scale, seeds, out, data_dir=None, steps=None, isolate=True, verbose=0, log=print):
+def sweep(recipes_, scale, seeds, out, data_dir=None, steps=None, isolate=True, verbose=0, log=print,
+          strategy=None):
     """Run every recipe x seed not yet in `out/ssl_runs.jsonl`; return all rows there.
 
     Args:
@@ -73,7 +74,13 @@ def sweep(recipes_, scale, seeds, out, data_dir=None, steps=None, isolate=True, 
             process looks them up by name with `recipes.get`).
         steps: override every recipe's steps (smoke tests).
         isolate: run each in a fresh Python process (`python -m recipes run`).
+        strategy: "mirrored" or "multiworker" (`recipes.runner.make_strategy`), every run under it; with
+            "multiworker" every worker runs the same sweep, each into its own `out`.
     """
+    if strategy is not None and not isolate:
+        from recipes.runner import make_strategy
+
+        strategy = make_strategy(strategy)  # once per process: a multi-worker runtime starts only once
     runs_path = os.path.join(out, "ssl_runs.jsonl")
     for recipe in recipes_:
         for seed in seeds:
@@ -87,12 +94,12 @@ def sweep(recipes_, scale, seeds, out, data_dir=None, steps=None, isolate=True, 
             log(f"run {recipe.name} --scale {scale} --seed {seed} ({run_steps} steps)")
             try:
                 if isolate:
-                    row = _run_in_child(recipe.name, scale, seed, data_dir, steps, curve, samples, verbose)
+                    row = _run_in_child(recipe.name, scale, seed, data_dir, steps, curve, samples, verbose, strategy)
                 else:
                     from recipes.runner import run
 
                     row = run(recipe, scale, seed, data_dir, verbose, steps=steps, curve_out=curve,
-                              samples_out=samples)
+                              samples_out=samples, strategy=strategy)
             except Exception as error:  # record and go on: one broken method must not stop a sweep
                 log(f"FAILED {recipe.name} seed {seed}: {error}")
                 row = {"recipe": recipe.name, "method": recipe.method, "dataset": recipe.dataset,
@@ -108,12 +115,13 @@ def _chunked(steps):
     return -(-steps // chunk) * chunk
 
 
-def _run_in_child(name, scale, seed, data_dir, steps, curve, samples, verbose):
+def _run_in_child(name, scale, seed, data_dir, steps, curve, samples, verbose, strategy=None):
     arguments = ["-m", "recipes", "run", name, "--scale", scale, "--seed", str(seed), "--verbose", str(verbose),
                  "--curve-out", curve]
     arguments += ["--data-dir", data_dir] if data_dir else []
     arguments += ["--steps", str(steps)] if steps is not None else []
     arguments += ["--samples-out", samples] if samples else []
+    arguments += ["--strategy", strategy] if strategy else []
     return report.run_child(arguments, verbose)
 
 
@@ -289,6 +297,8 @@ def _recipe_notes(summary):
 
 
 def main(argv=None):
+    from recipes.runner import STRATEGIES
+
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ssl", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="cpu")
     parser.add_argument("--methods", default=None, help="comma-separated registered names (default: all)")
@@ -305,6 +315,8 @@ def main(argv=None):
     parser.add_argument("--report-only", action="store_true", help="rewrite the report from the runs already there")
     parser.add_argument("--readme", action="store_true", help="print the README's summary table of the report")
     parser.add_argument("--verbose", type=int, default=0)
+    parser.add_argument("--strategy", default=None, choices=STRATEGIES,
+                        help="train every run under this tf.distribute strategy (README: Training on several machines)")
     args = parser.parse_args(argv)
     split = lambda s: [v.strip() for v in s.split(",") if v.strip()] if s else None  # noqa: E731
     out = args.out or report.default_out()
@@ -324,7 +336,7 @@ def main(argv=None):
         command = report.command_line("benchmarks.ssl")
         report.write_text(command + "\n", command_file)
         rows = sweep(chosen, args.scale, [int(s) for s in split(args.seeds)], out, args.data_dir, args.steps,
-                     isolate=not args.in_process, verbose=args.verbose)
+                     isolate=not args.in_process, verbose=args.verbose, strategy=args.strategy)
     path = write_report(rows, out, command)
     print(f"wrote {path}")
     if args.readme:

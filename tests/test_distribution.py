@@ -62,3 +62,23 @@ def test_mirrored_step_equals_single_device_step(name, kwargs, strategy):
         mirrored = build(name, kwargs, weights=start)
     mirrored.fit(dataset, epochs=1, verbose=0, shuffle=False)
     assert_same_updates(start, single.get_weights(), mirrored.get_weights())
+
+
+def test_recipe_trains_under_a_strategy_on_the_global_batch(strategy):
+    """`python -m recipes run NAME --strategy ...`'s path: the model is built in the strategy's scope and the
+    scale's batch size stays the global batch, split over the two replicas."""
+    from recipes.runner import train
+
+    model, _, info = train("sgan_digits_50", steps=2, strategy=strategy)
+    assert model.distribute_strategy is strategy
+    assert info["replicas"] == 2 and info["batch_size"] == 64 and info["steps"] == 2
+
+
+def test_multiworker_without_tf_config_says_what_is_missing(monkeypatch):
+    from recipes.runner import make_strategy
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="TF_CONFIG"):
+        make_strategy("multiworker")
+    with pytest.raises(ValueError, match="one of"):
+        make_strategy("tpu")
