@@ -5,6 +5,10 @@ log |det dy/dx| per example (shape (batch,)), and `inverse(y) -> x`. `call` is `
 log-density is then log p(x) = log p_Z(f(x)) + sum of the log-determinants (Dinh et al. 2014, Eq. 1);
 tests/test_flows.py checks every bijector's inverse and its log-determinant against
 `numpy.linalg.slogdet` of the Jacobian on a small input.
+
+Under mixed precision (`mixed_float16`) a bijector computes y in its `compute_dtype` (float16), its
+`forward` and `inverse` casting their input to it (the flows also call them directly, outside Keras'
+autocasting), and returns `log_det` in float32: it sums a term per pixel, past float16's precision.
 """
 
 from __future__ import annotations
@@ -16,7 +20,13 @@ from keras import ops
 
 
 def _per_example_sum(t):
+    t = ops.cast(t, "float32")  # log-determinants and log-densities sum in float32 under mixed precision
     return ops.sum(ops.reshape(t, (ops.shape(t)[0], -1)), axis=-1)
+
+
+def _shared_log_det(log_det, x):
+    """A log-determinant that is the same for every example (a per-channel scale), per example of x, float32."""
+    return ops.cast(log_det, "float32") * ops.ones((ops.shape(x)[0],), "float32")
 
 
 def checkerboard(shape, parity):
@@ -67,11 +77,11 @@ class AdditiveCoupling(_layers.Layer):
         return ops.take(ops.concatenate([a, b], axis=1), self._order, axis=1)
 
     def forward(self, x, training=False):
-        a, b = self._split(x)
-        return self._merge(a, b + self.m(a, training=training)), ops.zeros((ops.shape(x)[0],))
+        a, b = self._split(ops.cast(x, self.compute_dtype))
+        return self._merge(a, b + self.m(a, training=training)), ops.zeros((ops.shape(x)[0],), "float32")
 
     def inverse(self, y):
-        a, b = self._split(y)
+        a, b = self._split(ops.cast(y, self.compute_dtype))
         return self._merge(a, b - self.m(a))
 
     def call(self, x, training=False):
@@ -90,10 +100,13 @@ class DiagonalScale(_layers.Layer):
         self.log_scale = self.add_weight(shape=tuple(input_shape[1:]), initializer="zeros", name="log_scale")
 
     def forward(self, x, training=False):
-        return x * ops.exp(self.log_scale), ops.sum(self.log_scale) * ops.ones((ops.shape(x)[0],))
+        x = ops.cast(x, self.compute_dtype)
+        log_det = ops.sum(ops.cast(self.log_scale, "float32"))
+        return x * ops.exp(ops.cast(self.log_scale, x.dtype)), _shared_log_det(log_det, x)
 
     def inverse(self, y):
-        return y * ops.exp(-self.log_scale)
+        y = ops.cast(y, self.compute_dtype)
+        return y * ops.exp(-ops.cast(self.log_scale, y.dtype))
 
     def call(self, x, training=False):
         return self.forward(x, training)
@@ -135,8 +148,9 @@ class AffineCoupling(_layers.Layer):
         return ops.concatenate([kept, changed] if self.parity == 0 else [changed, kept], axis=-1)
 
     def forward(self, x, training=False):
+        x = ops.cast(x, self.compute_dtype)
         if self.mask == "checkerboard":
-            board = ops.convert_to_tensor(self._board)
+            board = ops.convert_to_tensor(self._board, x.dtype)
             s, t = self._scale_shift(x * board, training)
             s, t = s * (1.0 - board), t * (1.0 - board)
             return x * board + (1.0 - board) * (x * ops.exp(s) + t), _per_example_sum(s)
@@ -145,8 +159,9 @@ class AffineCoupling(_layers.Layer):
         return self._join(kept, changed * ops.exp(s) + t), _per_example_sum(s)
 
     def inverse(self, y):
+        y = ops.cast(y, self.compute_dtype)
         if self.mask == "checkerboard":
-            board = ops.convert_to_tensor(self._board)
+            board = ops.convert_to_tensor(self._board, y.dtype)
             s, t = self._scale_shift(y * board, False)
             s, t = s * (1.0 - board), t * (1.0 - board)
             return y * board + (1.0 - board) * ((y - t) * ops.exp(-s))
@@ -175,17 +190,22 @@ class ActNorm(_layers.Layer):
         self.log_scale = self.add_weight(shape=(c,), initializer="zeros", name="log_scale")
 
     def initialize(self, x):
+        x = ops.cast(x, "float32")  # statistics in float32 under mixed precision: float16 ones round, squares overflow
         axes = tuple(range(len(x.shape) - 1))
         mean, var = ops.mean(x, axis=axes), ops.var(x, axis=axes)
         self.bias.assign(-mean)
         self.log_scale.assign(-0.5 * ops.log(var + 1e-6))
 
     def forward(self, x, training=False):
+        x = ops.cast(x, self.compute_dtype)
         pixels = float(np.prod(x.shape[1:-1]))
-        return (x + self.bias) * ops.exp(self.log_scale), pixels * ops.sum(self.log_scale) * ops.ones((ops.shape(x)[0],))
+        bias, log_scale = ops.cast(self.bias, x.dtype), ops.cast(self.log_scale, x.dtype)
+        log_det = pixels * ops.sum(ops.cast(self.log_scale, "float32"))
+        return (x + bias) * ops.exp(log_scale), _shared_log_det(log_det, x)
 
     def inverse(self, y):
-        return y * ops.exp(-self.log_scale) - self.bias
+        y = ops.cast(y, self.compute_dtype)
+        return y * ops.exp(-ops.cast(self.log_scale, y.dtype)) - ops.cast(self.bias, y.dtype)
 
     def call(self, x, training=False):
         return self.forward(x, training)
@@ -218,24 +238,37 @@ class Invertible1x1Conv(_layers.Layer):
         self._c = c
 
     def weight(self):
+        """W in float32 (its inverse too: `inv` has no float16 kernel), whatever the compute dtype."""
         c = self._c
-        lower = self.lower * ops.tril(ops.ones((c, c)), -1) + ops.eye(c)
-        upper = self.upper * ops.triu(ops.ones((c, c)), 1) + ops.diag(self.sign_s * ops.exp(self.log_abs_s))
-        return ops.matmul(self.permutation, ops.matmul(lower, upper))
+        permutation, sign_s, lower, upper, log_abs_s = (
+            ops.cast(v, "float32") for v in (self.permutation, self.sign_s, self.lower, self.upper, self.log_abs_s))
+        lower = lower * ops.tril(ops.ones((c, c)), -1) + ops.eye(c)
+        upper = upper * ops.triu(ops.ones((c, c)), 1) + ops.diag(sign_s * ops.exp(log_abs_s))
+        return ops.matmul(permutation, ops.matmul(lower, upper))
 
     def forward(self, x, training=False):
+        x = ops.cast(x, self.compute_dtype)
         pixels = float(np.prod(x.shape[1:-1]))
-        y = ops.einsum("...i,ji->...j", x, self.weight())
-        return y, pixels * ops.sum(self.log_abs_s) * ops.ones((ops.shape(x)[0],))
+        y = _mix_channels(x, ops.cast(self.weight(), x.dtype))
+        return y, _shared_log_det(pixels * ops.sum(ops.cast(self.log_abs_s, "float32")), x)
 
     def inverse(self, y):
-        return ops.einsum("...i,ji->...j", y, ops.inv(self.weight()))
+        y = ops.cast(y, self.compute_dtype)
+        return _mix_channels(y, ops.cast(ops.inv(self.weight()), y.dtype))
 
     def call(self, x, training=False):
         return self.forward(x, training)
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
+
+
+def _mix_channels(x, w):
+    """x W^T over the last axis (a 1x1 convolution by W)."""
+    if ops.dtype(x) == "float32":  # einsum, as before: float32 results stay bit for bit those measured
+        return ops.einsum("...i,ji->...j", x, w)
+    # TF's float16 einsum "...i,ji->...j" is wrong on oneDNN CPUs (relative error 1.4 measured, TF 2.21): matmul
+    return ops.matmul(x, ops.transpose(w))
 
 
 def lu_decomposition(a):
@@ -301,12 +334,12 @@ class MaskedAutoregressiveTransform(_layers.Layer):
         return ops.flip(x, axis=-1) if self.reverse else x
 
     def forward(self, x, training=False):
-        x = self._flip(x)
+        x = self._flip(ops.cast(x, self.compute_dtype))
         mu, alpha = self._mu_alpha(x)
-        return self._flip((x - mu) * ops.exp(-alpha)), -ops.sum(alpha, axis=-1)
+        return self._flip((x - mu) * ops.exp(-alpha)), -_per_example_sum(alpha)
 
     def inverse(self, z):
-        z = self._flip(z)
+        z = self._flip(ops.cast(z, self.compute_dtype))
         x = ops.zeros_like(z)
         for i in range(self.dim):  # x_i needs x_{<i}: one pass per coordinate
             mu, alpha = self._mu_alpha(x)

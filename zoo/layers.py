@@ -669,7 +669,9 @@ class PixelNormalization(_layers.Layer):
     channels of each position (of each vector, for a latent)."""
 
     def call(self, x):
-        return x * ops.rsqrt(ops.mean(ops.square(x), axis=-1, keepdims=True) + 1e-8)
+        # The mean square in float32 under mixed precision: float16 rounds the 1e-8 to 0 (and a square can overflow).
+        scale = ops.rsqrt(ops.mean(ops.square(ops.cast(x, "float32")), axis=-1, keepdims=True) + 1e-8)
+        return x * ops.cast(scale, x.dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -696,7 +698,8 @@ class MinibatchStandardDeviation(_layers.Layer):
         for size in range(2, self.group_size + 1):  # the largest size <= group_size dividing n
             group = ops.where(ops.equal(n % size, 0), size, group)
         height, width, channels = x.shape[1], x.shape[2], x.shape[3]
-        grouped = ops.reshape(x, (group, -1, height, width, channels))
+        # The statistic in float32 under mixed precision: float16 rounds the 1e-8 to 0, an infinite sqrt' at var 0.
+        grouped = ops.reshape(ops.cast(x, "float32"), (group, -1, height, width, channels))
         deviation = ops.sqrt(ops.var(grouped, axis=0) + 1e-8)  # (n / group, H, W, C)
         statistic = ops.mean(deviation, axis=(1, 2, 3), keepdims=True)  # (n / group, 1, 1, 1)
         statistic = ops.tile(statistic, (group, height, width, 1))  # image j of a group at index j n/g + i
@@ -727,8 +730,11 @@ class AdaptiveInstanceNormalization(_layers.Layer):
 
     def call(self, inputs):
         x, w = inputs
-        mean, variance = ops.moments(x, axes=(1, 2), keepdims=True)
-        normalized = (x - mean) * ops.rsqrt(variance + 1e-8)
+        # The moments in float32 under mixed precision: float16 rounds the 1e-8 to 0, and the learnt constant's
+        # maps have variance 0 (rsqrt(0) = inf).
+        h = ops.cast(x, "float32")
+        mean, variance = ops.moments(h, axes=(1, 2), keepdims=True)
+        normalized = ops.cast((h - mean) * ops.rsqrt(variance + 1e-8), x.dtype)
         style = ops.cast(self.style(w), x.dtype)
         scale = ops.reshape(style[:, :self.channels], (-1, 1, 1, self.channels))
         shift = ops.reshape(style[:, self.channels:], (-1, 1, 1, self.channels))

@@ -87,6 +87,8 @@ def feature_matching(real_features, fake_features):
     The paper writes the squared L2 norm; its code averages over features,
     which is the same objective scaled by 1 / feature count.
     """
+    # In float32: under mixed precision the features are float16 activations, the loss a float32 one.
+    real_features, fake_features = ops.cast(real_features, "float32"), ops.cast(fake_features, "float32")
     real_mean = batch_mean(ops.reshape(real_features, (ops.shape(real_features)[0], -1)))
     fake_mean = batch_mean(ops.reshape(fake_features, (ops.shape(fake_features)[0], -1)))
     return ops.mean(ops.square(real_mean - fake_mean))
@@ -407,6 +409,8 @@ def classwise_feature_matching(real_features, real_labels, fake_features, fake_l
     Classes absent from either batch contribute 0. Class sums and counts are
     those of the global batch under `tf.distribute` (`batch_sum`).
     """
+    # In float32 (as the one-hots): under mixed precision the features are float16 activations.
+    real_features, fake_features = ops.cast(real_features, "float32"), ops.cast(fake_features, "float32")
     real_onehot = ops.one_hot(ops.cast(real_labels, "int32"), num_classes)
     fake_onehot = ops.one_hot(ops.cast(fake_labels, "int32"), num_classes)
     real_counts = batch_sum(real_onehot)
@@ -430,7 +434,8 @@ def pull_away_term(features):
 
     over the global batch under `tf.distribute` (`batch_gather`).
     """
-    features = batch_gather(features)
+    # In float32: under mixed precision the features are float16, where the 1e-12 is 0 and squares overflow.
+    features = batch_gather(ops.cast(features, "float32"))
     f = ops.reshape(features, (ops.shape(features)[0], -1))
     f = f / ops.sqrt(ops.sum(ops.square(f), axis=-1, keepdims=True) + 1e-12)
     n = ops.cast(ops.shape(f)[0], f.dtype)

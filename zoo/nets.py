@@ -259,7 +259,7 @@ class MLP(Architecture):
             h = parts.batch_norm()(h)
             h = layers.ReLU()(h)
         h = layers.Dense(math.prod(output_shape), dtype="float32")(h)
-        return layers.Reshape(tuple(output_shape))(h)
+        return layers.Reshape(tuple(output_shape), dtype="float32")(h)  # a mixed one would cast back to float16
 
 
 @register("conv_small")
@@ -1013,7 +1013,8 @@ def progressive_discriminator(levels, channels, *, filters=128, group_size=4, na
     h = _equalized_conv_block(MinibatchStandardDeviation(group_size)(x), width, 1, False)
     h = layers.LeakyReLU(0.2)(EqualizedDense(width)(layers.Flatten()(h)))
     score = EqualizedDense(1, gain=1.0, dtype="float32")(h)
-    blocks.append(keras.Model(x, layers.Reshape(())(score), name=f"{name}_block_0"))
+    # A float32 Reshape: a mixed one would cast the float32 score back to float16.
+    blocks.append(keras.Model(x, layers.Reshape((), dtype="float32")(score), name=f"{name}_block_0"))
     for level in range(1, levels + 1):
         side, width = 4 * 2 ** level, progressive_channels(level, filters)
         x = keras.Input(shape=(side, side, width))

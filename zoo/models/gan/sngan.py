@@ -135,8 +135,9 @@ class SNGANProjection(SNGAN):
     def scores(self, x, labels, training=False):
         """D(x, y) = psi(phi(x)) + <V y, phi(x)>, shape (batch,)."""
         features = self.discriminator_features(x, training=training)
+        # The inner product in float32, as psi's: under mixed precision phi(x) is float16, V y float32.
         projection = ops.sum(self.class_embedding(ops.one_hot(ops.cast(labels, "int32"), self.num_classes),
-                                                  training=training) * features, axis=-1)
+                                                  training=training) * ops.cast(features, "float32"), axis=-1)
         return ops.squeeze(self.discriminator_head(features, training=training), -1) + projection
 
     def draw_labels(self, n):

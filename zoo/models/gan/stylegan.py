@@ -128,8 +128,8 @@ class StyleGAN(ProGAN):
         """w per style layer of the `level`'s 2 (level + 1) layers: f(z), or f(z_mix) from the crossover on;
         truncated towards w_avg by psi in the first `truncation_cutoff` layers."""
         layers_now = 2 * (level + 1)
-        w = self.mapping(inputs["z"], training=training)
-        w_mix = self.mapping(inputs["z_mix"], training=training)
+        w = self.map_latent(inputs["z"], training=training)
+        w_mix = self.map_latent(inputs["z_mix"], training=training)
         # crossover in {1, ..., layers_now - 1} where mixing, layers_now (no mixing) elsewhere
         crossover = ops.floor(1.0 + inputs["position"] * (layers_now - 1))
         crossover = ops.where(inputs["mix"] > 0, crossover, float(layers_now))[:, None]
@@ -140,6 +140,10 @@ class StyleGAN(ProGAN):
                 style = self.w_average + self.psi * (style - self.w_average)
             styles.append(style)
         return styles, w
+
+    def map_latent(self, z, training=False):
+        """w = f(z), float32: under mixed precision f computes in float16, and w meets w_avg, a float32 weight."""
+        return ops.cast(self.mapping(z, training=training), "float32")
 
     def generate_at(self, inputs, level, alpha, training=False):
         if not isinstance(inputs, dict):  # a bare z (`call`): no mixing, fresh noise
@@ -167,7 +171,7 @@ class StyleGAN(ProGAN):
 
     def after_generator_step(self, inputs):
         """w_avg <- lerp(mean of the G step's w, w_avg, decay) (the code's dlatent_avg)."""
-        batch_mean = ops.mean(self.mapping(inputs["z"]), axis=0)
+        batch_mean = ops.mean(self.map_latent(inputs["z"]), axis=0)
         self.w_average.assign(batch_mean + (self.w_average - batch_mean) * self.w_average_decay)
 
     # ---------------------------------------------------------------- sampling

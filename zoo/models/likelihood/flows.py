@@ -99,7 +99,8 @@ class _Flow(ZooModel):
 
     # --------------------------------------------------------------- the flow
     def transform(self, v, training=False):
-        """z = f(v) as the list of factored-out pieces and the last one, with log |det df/dv| per example."""
+        """z = f(v) as the list of factored-out pieces and the last one, with log |det df/dv| per example;
+        all float32 (under mixed precision the bijectors compute in float16, their log-dets in float32)."""
         h, log_det, pieces = v, ops.zeros((ops.shape(v)[0],)), []
         for kind, layer in self.steps():
             if kind == "bijector":
@@ -110,7 +111,7 @@ class _Flow(ZooModel):
             else:  # "split": half the channels leave the flow here (RealNVP's multi-scale, Sec. 3.6)
                 z, h = ops.split(h, 2, axis=-1)
                 pieces.append(z)
-        return pieces + [h], log_det
+        return [ops.cast(z, "float32") for z in pieces + [h]], log_det
 
     def invert(self, pieces):
         pieces = list(pieces)
@@ -121,8 +122,8 @@ class _Flow(ZooModel):
             elif kind == "squeeze":
                 h = bijectors.unsqueeze(h)
             else:
-                h = ops.concatenate([pieces.pop(), h], axis=-1)
-        return h
+                h = ops.concatenate([ops.cast(pieces.pop(), h.dtype), h], axis=-1)
+        return ops.cast(h, "float32")  # v, as `transform` gives z: float32 under mixed precision too
 
     def prior_log_density(self, z):
         if self.prior == "logistic":  # log p(z) = -(softplus(z) + softplus(-z)) per coordinate

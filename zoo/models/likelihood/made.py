@@ -57,7 +57,8 @@ class MADE(ZooModel):
         self.binarize = losses.binarization(binarize)
         self.dim = int(np.prod(self.image_shape))
         self.layers_ = [MaskedDense(units, self.num_masks, name=f"masked_{i}") for i, units in enumerate(self.hidden)]
-        self.layers_.append(MaskedDense(self.dim, self.num_masks, name="masked_logits"))
+        # float32 logits: the likelihood sums D Bernoulli terms, past float16's precision under mixed precision
+        self.layers_.append(MaskedDense(self.dim, self.num_masks, dtype="float32", name="masked_logits"))
         h = ops.zeros((1, self.dim))
         for layer in self.layers_:
             h = layer(h)
