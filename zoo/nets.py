@@ -1038,14 +1038,14 @@ def style_mapping(latent_dim, *, layers_=8, lr_multiplier=0.01, name="mapping"):
     return keras.Model(z, h, name=name)
 
 
-def _style_epilogue(h, w, noise):
+def _style_epilogue(h, w, noise, dtype=None):
     """After each synthesis convolution: per-pixel noise, bias, leaky ReLU, AdaIN with the layer's w (the
     code's layer_epilogue, instance norm and style modulation folded into `AdaptiveInstanceNormalization`)."""
     from zoo.layers import AdaptiveInstanceNormalization, NoiseInjection
 
-    h = NoiseInjection()([h, noise])
-    h = layers.LeakyReLU(0.2)(h)
-    return AdaptiveInstanceNormalization()([h, w])
+    h = NoiseInjection(dtype=dtype)([h, noise])
+    h = layers.LeakyReLU(0.2, dtype=dtype)(h)
+    return AdaptiveInstanceNormalization(dtype=dtype)([h, w])
 
 
 def style_synthesis(latent_dim, levels, channels, *, filters=128, name="synthesis"):
@@ -1068,7 +1068,9 @@ def style_synthesis(latent_dim, levels, channels, *, filters=128, name="synthesi
     width = progressive_channels(0, filters)
     w_a, w_b, noise_a, noise_b = inputs(4)
     # The constant's bias-free start: the code adds the noise and the bias to it before the first AdaIN.
-    h = _style_epilogue(LearnedConstant((4, 4, width))(w_a), w_a, noise_a)
+    # Float32 up to that AdaIN under mixed precision: the constant's maps start with variance 0, where AdaIN's
+    # 1 / sqrt(var + 1e-8) = 1e4 scales their gradients past float16's range at any useful loss scale.
+    h = _style_epilogue(LearnedConstant((4, 4, width), dtype="float32")(w_a), w_a, noise_a, dtype="float32")
     h = _style_epilogue(EqualizedConv2D(width, 3)(h), w_b, noise_b)
     blocks.append(keras.Model([w_a, w_b, noise_a, noise_b], h, name=f"{name}_block_0"))
     for level in range(1, levels + 1):
