@@ -190,7 +190,7 @@ class ActNorm(_layers.Layer):
         self.log_scale = self.add_weight(shape=(c,), initializer="zeros", name="log_scale")
 
     def initialize(self, x):
-        x = ops.cast(x, "float32")  # statistics in float32 under mixed precision: float16 ones round, squares overflow
+        x = ops.cast(x, "float32")  # float32 statistics under mixed precision: float16 rounds them, can overflow
         axes = tuple(range(len(x.shape) - 1))
         mean, var = ops.mean(x, axis=axes), ops.var(x, axis=axes)
         self.bias.assign(-mean)
