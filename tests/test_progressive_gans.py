@@ -44,6 +44,41 @@ def test_schedule_fades_each_level_in_then_stabilises_it():
         assert int(got_level) == level and float(got_alpha) == pytest.approx(alpha), (seen, got_level, got_alpha)
 
 
+def test_under_xla_one_step_is_compiled_per_level_and_picked_by_the_schedule(monkeypatch):
+    """Under jit_compile the step of the level the schedule is at is traced with that level as a Python int
+    (no switch over levels: XLA took 507 s to compile one for digits' two levels); a new level makes a new
+    step, a level seen before reuses its own. The compiling is stood in for by a recorder (tests/
+    test_compile_paths.py compiles the real step): what is tested here is which step runs at which level."""
+    model = zoo.load("progan", input_shape=(8, 8, 1), **TINY, compile=False)
+    model.compile(jit_compile=True)
+    made, calls = [], []
+
+    def step(iterator):  # a step of a batch of 8
+        calls.append((model.level, model._compiled_level))
+        model.images_seen.assign_add(8.0)
+
+    def make(force=False):
+        made.append(model.level)
+        return step
+
+    monkeypatch.setattr(keras.Model, "make_train_function", lambda self, force=False: make(force))
+    function = model.make_train_function()
+    for _ in range(4):  # images_per_phase 8: levels 0, 1 (fading), 1, 1
+        function(None)
+    assert made == [0, 1] and calls == [(0, 0), (1, 1), (1, 1), (1, 1)]
+    assert model._compiled_level is None  # graph-mode callers (sample, evaluate outside fit) keep the switch
+    model.images_seen.assign(0.0)
+    function(None)
+    assert made == [0, 1] and calls[-1] == (0, 0)
+
+
+def test_under_xla_several_steps_per_call_is_a_clear_error():
+    model = zoo.load("progan", input_shape=(8, 8, 1), **TINY, compile=False)
+    model.compile(jit_compile=True, steps_per_execution=2)
+    with pytest.raises(ValueError, match="steps_per_execution must be 1"):
+        model.make_train_function()
+
+
 def test_fade_in_blends_the_previous_level_by_alpha():
     keras.utils.set_random_seed(0)
     model = zoo.load("progan", input_shape=(8, 8, 1), latent_dim=8, filters=16)
