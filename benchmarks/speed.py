@@ -31,6 +31,8 @@ interleaved).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import inspect
 import json
 import os
@@ -40,6 +42,11 @@ import time
 from benchmarks import report
 
 MODES = ("eager", "graph", "xla")
+#: A diagnostic mode, asked for by name: XLA with TensorFlow's stateless random ops on the Philox algorithm.
+#: TF's default (`alg="auto_select"`) is Philox in graph mode on CPU, but XLA on CPU lowers it to ThreeFry,
+#: measured 40-50x slower per random op (a 64x1000 uniform: 1.5 ms in graph mode, 81 ms under XLA, 2.0 ms
+#: with Philox); the ratio xla / xla_philox says how much of a method's XLA time that is.
+DIAGNOSTIC_MODES = ("xla_philox",)
 
 
 # ------------------------------------------------------- hand-written loops
@@ -144,7 +151,7 @@ def build(method, data, hparams=None, seed=0):
 
 
 def _compile(model, mode):
-    model.compile(run_eagerly=mode == "eager", jit_compile=mode == "xla")
+    model.compile(run_eagerly=mode == "eager", jit_compile=mode.startswith("xla"))
 
 
 def _wrap(step, mode):
@@ -152,7 +159,29 @@ def _wrap(step, mode):
 
     if mode == "eager":
         return step
-    return tf.function(step, jit_compile=mode == "xla")
+    return tf.function(step, jit_compile=mode.startswith("xla"))
+
+
+@contextlib.contextmanager
+def _random_algorithm(mode):
+    """In `xla_philox` mode, TF's stateless random ops (those Keras' TensorFlow backend calls) take
+    `alg="philox"` while the steps are traced and timed; a no-op in every other mode."""
+    import tensorflow as tf
+
+    if mode != "xla_philox":
+        yield
+        return
+    originals = [(tf.random, name, "alg") for name in ("stateless_uniform", "stateless_normal",
+                                                        "stateless_truncated_normal")]
+    originals.append((tf.nn.experimental, "stateless_dropout", "rng_alg"))
+    saved = [getattr(module, name) for module, name, _ in originals]
+    try:
+        for (module, name, keyword), function in zip(originals, saved):
+            setattr(module, name, functools.partial(function, **{keyword: "philox"}))
+        yield
+    finally:
+        for (module, name, _), function in zip(originals, saved):
+            setattr(module, name, function)
 
 
 def measure_overhead(model, batches, steps, mode, repeats, batch_size):
@@ -256,8 +285,9 @@ def run_method(method, dataset="digits", batch_size=64, steps=50, repeats=3, mod
                # other jobs on the machine move wall-clock rates: say how busy it was
                "load_avg_1min": round(os.getloadavg()[0], 2)}
         try:
-            row.update(measure_overhead(model, batches, steps if mode == "graph" else max(5, steps // 5), mode,
-                                        repeats, images_per_step))
+            with _random_algorithm(mode):
+                row.update(measure_overhead(model, batches, steps if mode == "graph" else max(5, steps // 5), mode,
+                                            repeats, images_per_step))
         except Exception as error:  # e.g. an op XLA cannot compile: report it, go on
             row["failure"] = f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
         rows.append(row)
@@ -325,7 +355,8 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=100, help="timed steps per round (eager and XLA: steps/5)")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help=f"comma-separated, of {', '.join(MODES + DIAGNOSTIC_MODES)} (default: {','.join(MODES)})")
     parser.add_argument("--sizes", default="300,600,1200", help="dataset sizes of the scaling table ('' skips)")
     parser.add_argument("--batch-sizes", default="32,64,128", help="batch sizes of the scaling table")
     parser.add_argument("--set", dest="hparams", type=json.loads, default={},
@@ -340,9 +371,9 @@ def main(argv=None):
                   modes=tuple(m for m in args.modes.split(",") if m), sizes=ints(args.sizes),
                   batch_sizes=ints(args.batch_sizes), hparams=args.hparams, data_dir=args.data_dir,
                   mixed_precision=args.mixed_precision)
-    unknown = set(kwargs["modes"]) - set(MODES)
+    unknown = set(kwargs["modes"]) - set(MODES + DIAGNOSTIC_MODES)
     if unknown:
-        raise SystemExit(f"unknown modes {sorted(unknown)}; known: {', '.join(MODES)}")
+        raise SystemExit(f"unknown modes {sorted(unknown)}; known: {', '.join(MODES + DIAGNOSTIC_MODES)}")
     if args.one:
         rows, scaling = run_method(args.one, **kwargs)
         report.write_text(json.dumps({"rows": rows, "scaling": scaling}), args.out)

@@ -166,6 +166,28 @@ def test_speed_compares_fit_with_the_hand_written_loop():
     assert set(speed.HAND_WRITTEN) <= set(zoo.list_models())
 
 
+def test_speed_diagnostic_mode_puts_the_random_ops_on_philox_and_puts_them_back():
+    """`xla_philox` (speed.md's XLA cause) traces Keras' random ops with alg="philox": in graph mode on CPU that
+    is TF's default already, so the same draws; outside the mode TF's own functions are back."""
+    import keras
+    import tensorflow as tf
+
+    originals = (tf.random.stateless_uniform, tf.nn.experimental.stateless_dropout)
+
+    @tf.function
+    def draws():
+        return keras.random.uniform((64,), seed=3), keras.random.dropout(tf.ones((64,)), 0.5, seed=4)
+
+    default = draws()
+    with speed._random_algorithm("xla_philox"):
+        assert tf.random.stateless_uniform.keywords == {"alg": "philox"}
+        assert tf.nn.experimental.stateless_dropout.keywords == {"rng_alg": "philox"}
+        philox = tf.function(draws.python_function)()
+    assert (tf.random.stateless_uniform, tf.nn.experimental.stateless_dropout) == originals
+    for a, b in zip(default, philox):
+        assert a.numpy().tolist() == b.numpy().tolist()
+
+
 def test_markdown_table_and_resumable_log(tmp_path):
     frame = pd.DataFrame({"a": [1.23456, float("nan")], "b": ["x|y", None]})
     assert report.markdown_table(frame).splitlines() == ["| a | b |", "| --- | --- |", "| 1.235 | x\\|y |", "|  |  |"]
