@@ -335,6 +335,16 @@ def write_report(rows, scaling, out, command, plots=True):
                            "hand_examples_per_s", "fit_over_hand", "fit_cpu_ms_per_step", "hand_cpu_ms_per_step", "fit_over_hand_cpu",
                            "baseline", "load_avg_1min", "peak_rss_mb", "peak_gpu_mb", "failure") if c in frame]
     text += report.markdown_table(frame[columns]) + "\n"
+    xla = xla_against_graph(frame)
+    if xla is not None:
+        text += ("\n## XLA against graph mode\n\nCPU milliseconds per step of `fit`, both modes in the same "
+                 "process (`xla_over_graph` > 1: XLA slower). `xla_philox` is the diagnostic mode (the same XLA "
+                 "step with TensorFlow's stateless random ops on Philox); `cause` is read off the measurements: "
+                 "`random ops (ThreeFry)` where Philox gives back most of the difference (XLA on CPU lowers TF's "
+                 "default random algorithm to ThreeFry, measured 40x slower per op than graph mode's Philox), "
+                 "`not random ops` where it does not, `not measured` where xla_philox was not run, `-` where XLA "
+                 "is not slower than 1.5x.\n\n")
+        text += report.markdown_table(xla) + "\n"
     if not scale_frame.empty:
         text += "\n## Time per epoch vs dataset size and batch size (graph mode)\n\n"
         text += report.markdown_table(scale_frame) + "\n"
@@ -346,6 +356,32 @@ def write_report(rows, scaling, out, command, plots=True):
                                   "fit examples/s", log=True)
         text += f"\n![speed_modes.png]({os.path.basename(path)})\n"
     return report.write_text(text, os.path.join(out, "speed.md"))
+
+
+def xla_against_graph(frame):
+    """Per method: `fit`'s CPU ms per step in graph mode, under XLA and (where measured) under XLA with Philox,
+    their ratio and the cause of a slowdown as the measurements show it; None without graph and XLA rows."""
+    import pandas as pd
+
+    if "mode" not in frame or not {"graph", "xla"} <= set(frame["mode"]) or "fit_cpu_ms_per_step" not in frame:
+        return None
+    times = frame.pivot_table(index="method", columns="mode", values="fit_cpu_ms_per_step", aggfunc="first")
+    table = pd.DataFrame({"graph_cpu_ms_per_step": times["graph"], "xla_cpu_ms_per_step": times["xla"]})
+    table["xla_over_graph"] = (table["xla_cpu_ms_per_step"] / table["graph_cpu_ms_per_step"]).round(2)
+    philox = times["xla_philox"] if "xla_philox" in times else pd.Series(float("nan"), index=times.index)
+    table["xla_philox_cpu_ms_per_step"] = philox
+
+    def cause(row):
+        if not row["xla_over_graph"] > 1.5:
+            return "-"
+        if pd.isna(row["xla_philox_cpu_ms_per_step"]):
+            return "not measured"
+        given_back = ((row["xla_cpu_ms_per_step"] - row["xla_philox_cpu_ms_per_step"])
+                      / (row["xla_cpu_ms_per_step"] - row["graph_cpu_ms_per_step"]))
+        return f"random ops (ThreeFry): {given_back:.0%} of it" if given_back >= 0.5 else "not random ops"
+
+    table["cause"] = table.apply(cause, axis=1)
+    return table.reset_index()
 
 
 def main(argv=None):
@@ -364,6 +400,9 @@ def main(argv=None):
     parser.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (meaningful on a GPU)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--runs-dir", default=None,
+                        help="keep each method's measurements in DIR/METHOD.json and reuse them: a sweep that is "
+                             "interrupted resumes where it stopped")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # child mode
     args = parser.parse_args(argv)
     ints = lambda s: [int(v) for v in s.split(",") if v.strip()]  # noqa: E731
@@ -383,9 +422,18 @@ def main(argv=None):
     methods = [m.strip() for m in args.methods.split(",")] if args.methods else list(zoo.list_models())
     rows, scaling = [], []
     for method in methods:
+        kept = os.path.join(args.runs_dir, f"{method}.json") if args.runs_dir else None
+        if kept and os.path.exists(kept):  # measured by an earlier, interrupted sweep
+            with open(kept) as f:
+                result = json.load(f)
+            rows += result["rows"]
+            scaling += result["scaling"]
+            continue
         print(f"speed of {method} ...", flush=True)
         try:
             method_rows, method_scaling = _run_in_child(method, args)
+            if kept:
+                report.write_text(json.dumps({"rows": method_rows, "scaling": method_scaling}), kept)
         except Exception as error:
             print(f"FAILED {method}: {error}")
             method_rows, method_scaling = [{"method": method, "failure": str(error).splitlines()[-1][:300]}], []

@@ -188,6 +188,18 @@ def test_speed_diagnostic_mode_puts_the_random_ops_on_philox_and_puts_them_back(
         assert a.numpy().tolist() == b.numpy().tolist()
 
 
+def test_speed_xla_table_reads_the_cause_off_the_measurements():
+    rows = [{"method": m, "mode": mode, "fit_cpu_ms_per_step": ms} for m, mode, ms in [
+        ("a", "graph", 10.0), ("a", "xla", 30.0), ("a", "xla_philox", 12.0),   # Philox gives back 90 %
+        ("b", "graph", 10.0), ("b", "xla", 30.0), ("b", "xla_philox", 28.0),   # 10 %: something else
+        ("c", "graph", 10.0), ("c", "xla", 30.0),                              # slower, cause not measured
+        ("d", "graph", 10.0), ("d", "xla", 11.0)]]                             # not slower
+    table = speed.xla_against_graph(pd.DataFrame(rows)).set_index("method")
+    assert table["xla_over_graph"].tolist() == [3.0, 3.0, 3.0, 1.1]
+    assert table["cause"].tolist() == ["random ops (ThreeFry): 90% of it", "not random ops", "not measured", "-"]
+    assert speed.xla_against_graph(pd.DataFrame(rows[:1])) is None
+
+
 def test_markdown_table_and_resumable_log(tmp_path):
     frame = pd.DataFrame({"a": [1.23456, float("nan")], "b": ["x|y", None]})
     assert report.markdown_table(frame).splitlines() == ["| a | b |", "| --- | --- |", "| 1.235 | x\\|y |", "|  |  |"]
