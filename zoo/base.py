@@ -396,6 +396,11 @@ class ZooModel(keras.Model):
         return super().evaluate(x, y, *args, **kwargs)
 
     # --------------------------------------------------------- gradient step
+    #: A role weight the loss does not reach is an error (a net left out of a loss), unless a method's step
+    #: leaves some weights out by design and sets this: they then get zero gradients (ProGAN's step compiled
+    #: for one level, whose graph-mode switch gives the other levels' weights zeros).
+    unconnected_weights_get_zero_gradients = False
+
     def minimize(self, role, loss_fn):
         """One gradient step of `role` on the scalar loss returned by `loss_fn()`.
 
@@ -421,8 +426,10 @@ class ZooModel(keras.Model):
         del tape
         for r, optimizer, role_variables, role_gradients in zip(roles, optimizers, variables, gradients):
             missing = [v.path for v, g in zip(role_variables, role_gradients) if g is None]
-            if missing:
+            if missing and not self.unconnected_weights_get_zero_gradients:
                 raise ValueError(f"role {r!r} has no gradient for: {missing}")
+            if missing:
+                role_gradients = [ops.zeros_like(v) if g is None else g for v, g in zip(role_variables, role_gradients)]
             optimizer.apply(role_gradients, role_variables)
         return loss, logs
 

@@ -227,6 +227,11 @@ class ProGAN(NoiseGenerator, ZooModel):
     # by the level the schedule is at (a Python int inside the compiled step); graph mode keeps the switch.
     _compiled_level = None
 
+    @property
+    def unconnected_weights_get_zero_gradients(self):
+        # The other levels' weights, as the switch's gradient gives them in graph mode.
+        return self._compiled_level is not None
+
     def make_train_function(self, force=False):
         return self._function_per_level("train_function", super().make_train_function, force)
 
@@ -235,7 +240,8 @@ class ProGAN(NoiseGenerator, ZooModel):
 
     def _function_per_level(self, attribute, make, force):
         if not self.jit_compile or self.run_eagerly:
-            return make(force)
+            make(force)
+            return getattr(self, attribute)
         if getattr(self, attribute) is not None and not force:
             return getattr(self, attribute)
         if self.steps_per_execution != 1:
@@ -248,7 +254,8 @@ class ProGAN(NoiseGenerator, ZooModel):
         def function(iterator):
             level = self.level
             if level not in compiled:
-                compiled[level] = make(True)
+                make(True)  # Keras' make_*_function sets the attribute (and returns nothing in Keras 3.15)
+                compiled[level] = getattr(self, attribute)
                 setattr(self, attribute, function)
             self._compiled_level = level
             try:
