@@ -426,9 +426,9 @@ class ZooModel(keras.Model):
         del tape
         for r, optimizer, role_variables, role_gradients in zip(roles, optimizers, variables, gradients):
             missing = [v.path for v, g in zip(role_variables, role_gradients) if g is None]
-            if missing and not self.unconnected_weights_get_zero_gradients:
-                raise ValueError(f"role {r!r} has no gradient for: {missing}")
             if missing:
+                if not self.unconnected_weights_get_zero_gradients:
+                    raise ValueError(f"role {r!r} has no gradient for: {missing}")
                 role_gradients = [ops.zeros_like(v) if g is None else g for v, g in zip(role_variables, role_gradients)]
             optimizer.apply(role_gradients, role_variables)
         return loss, logs
