@@ -42,6 +42,38 @@ tf.config.set_logical_device_configuration(
 )
 
 
+FULL_RUN_TIERS = ("learns", "gpu_paths", "multiworker")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true",
+                     help=f"also run the long tiers ({', '.join(FULL_RUN_TIERS)}); the default run leaves them out")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The default run leaves out the long tiers (pyproject.toml's markers), unless `--full` or an explicit
+    `-m` asks for them: those tests are deselected, and the run's summary line counts them."""
+    if config.getoption("full") or config.getoption("markexpr"):
+        return
+    kept, left_out = [], []
+    for item in items:
+        (left_out if any(item.get_closest_marker(tier) for tier in FULL_RUN_TIERS) else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
+        config.stash[_LEFT_OUT] = len(left_out)
+
+
+_LEFT_OUT = pytest.StashKey[int]()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    left_out = config.stash.get(_LEFT_OUT, 0)
+    if left_out:
+        terminalreporter.write_line(f"{left_out} tests of the long tiers ({', '.join(FULL_RUN_TIERS)}) were left "
+                                    "out: `python -m pytest --full` runs them too")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_keras_state():
     """Every test starts from the same seeds and a float32 policy."""

@@ -57,7 +57,7 @@ def test_ssl_label_leakage(digits50):
     assert any(not np.array_equal(a, b) for a, b in zip(_weights(models[0], "e"), _weights(models[1], "e")))
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 @pytest.mark.parametrize("name,bar", [
     # Digits-50, default nets, 250 steps of batch 64: MMD^2 of 500 samples (aae_ssl: labels 0-9 cycled)
     # to 500 test images, trained / untrained, over seeds 0-4 (python -m tests.measured -n 1, commit
@@ -83,7 +83,7 @@ def test_ssl_aae_learns_to_sample(digits50, name, bar, learns_seed, request):
     assert trained <= bar * untrained, (name, untrained, trained)
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 @pytest.mark.parametrize("name,kwargs,reconstruction_bar,mmd_bar", [
     # digits (every example labelled), 150 steps of batch 64 (halved for the suite's 15 minutes). Test
     # reconstruction MSE and MMD^2 (bandwidths 1, 2, 4, 8) between 500 samples (aae_supervised: with the

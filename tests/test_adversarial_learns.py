@@ -45,7 +45,7 @@ def baselines(digits50, learns_seed):
     return {wn: accuracy("supervised", digits50, learns_seed, weight_norm=wn) for wn in (False, True)}
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 @pytest.mark.parametrize("name,kwargs,weight_norm,margin", [
     ("catgan", {}, False, 0.034),       # worst of 5 seeds +0.044
     ("improved_gan", {}, True, 0.024),  # worst of 5 seeds +0.034

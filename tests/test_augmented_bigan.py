@@ -115,7 +115,7 @@ def test_augmented_bigan_label_leakage(digits50):
 
 
 # ------------------------------------------------------------------ it learns
-@pytest.mark.slow
+@pytest.mark.learns
 def test_augmented_bigan_learns_to_reconstruct_and_sample(digits50, learns_seed, request):
     """Digits-50, latent_dim 16, the defaults otherwise (conv_small, D units 512, Adam 3e-4, tangent and
     augmented weights 1), 500 steps of batch 64. Test reconstruction MSE of G(E(x)) and MMD^2 of 500
@@ -145,7 +145,7 @@ def test_augmented_bigan_learns_to_reconstruct_and_sample(digits50, learns_seed,
     assert trained[1] <= 0.15 * untrained[1], (untrained, trained)
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 def test_bigbigan_learns_to_reconstruct_and_sample(learns_seed, request):
     # digits, latent_dim 16 (conv_small), H and J of 64 units, 300 steps of batch 64. Test reconstruction
     # MSE of G(E(x)) and MMD^2 (bandwidths 1, 2, 4, 8) between 500 samples and 500 test images, measured

@@ -37,7 +37,7 @@ def test_ali_ssl_label_leakage(digits50):
                                              latent_dim=4, discriminator_units=16)
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 def test_ali_ssl_beats_supervised_baseline(digits50, learns_seed, request):
     # digits with 50 labels, latent_dim 16, Adam lr 3e-4 (the paper's 1e-4 is too slow for 500 steps:
     # it measured 0.776 vs a baseline of 0.786), 500 steps of batch 64, seed 0. Baseline: the same
@@ -56,7 +56,7 @@ def test_ali_ssl_beats_supervised_baseline(digits50, learns_seed, request):
     assert accuracies["ssl"] >= accuracies["baseline"] + 0.024, accuracies
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 @pytest.mark.parametrize("name,reconstruction_bar,mmd_bar", [
     # digits, latent_dim 16 (conv_small), 300 steps of batch 64. Test reconstruction MSE of G(E(x)) and
     # MMD^2 (bandwidths 1, 2, 4, 8) between 500 samples and 500 test images, trained / untrained, over

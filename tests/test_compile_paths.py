@@ -20,7 +20,7 @@ METHODS = sorted(zoo.registry.list_models())
 MIXED_PRECISION_PROCESSES = 4
 
 
-@pytest.mark.slow
+@pytest.mark.gpu_paths
 @pytest.mark.parametrize("name", METHODS)
 def test_trains_under_xla(name):
     train_steps(name, jit_compile=True)
@@ -39,7 +39,7 @@ def _mixed_precision_worker(names, tmp_path):
     return {name: outcome for name, outcome in results.items() if outcome != "ok"}
 
 
-@pytest.mark.slow
+@pytest.mark.gpu_paths
 @pytest.mark.parametrize("part", range(MIXED_PRECISION_PROCESSES))
 def test_trains_under_mixed_precision(part, tmp_path):
     failures = _mixed_precision_worker(METHODS[part::MIXED_PRECISION_PROCESSES], tmp_path)

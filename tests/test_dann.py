@@ -144,7 +144,7 @@ def test_harness(tmp_path):
     run_method_test("dann", {"total_steps": 10}, tmp_path=tmp_path)
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 def test_dann_hides_the_domain_from_its_domain_classifier(learns_seed, request):
     """What the reversed gradient learns: features from which the domain classifier trained beside them cannot
     tell the domains apart. Task: digits stretched to 16x16 (source) -> digits scaled into a 10x10 box of

@@ -12,7 +12,7 @@ def test_harness(tmp_path):
     run_method_test("dcgan_features", {"latent_dim": 8}, tmp_path=tmp_path)
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 def test_dcgan_learns_to_sample(learns_seed, request):
     """Digits-50, mlp, latent 32, batch 64: MMD^2 of 500 samples to 500 test images, trained / untrained,
     after 200 steps, measured over seeds 0-4 (2-core Xeon, the suite's numerics):

@@ -147,7 +147,7 @@ def test_ppca_sgd_reaches_em(digits):
 STEPWISE_GAIN_BAR, STEPWISE_GAP_BAR = 1.0, 12.0  # from the measurements in the test's docstring
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 def test_stepwise_em_on_minibatches_learns(digits, learns_seed, request):
     """Stepwise EM (kappa 0.6) on minibatches of 64, 5 passes (125 steps), GMM of 10 components (reg 1e-2):
     the test log-likelihood against the batch-EM fit of the same model from the same start (200 steps), and

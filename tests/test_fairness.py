@@ -104,7 +104,7 @@ def test_harness(criterion, spurious, tmp_path):
     run_method_test("fair_adversary", {"criterion": criterion}, data=spurious, tmp_path=tmp_path)
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 def test_the_odds_adversary_leaves_less_of_the_attribute_in_the_predictions(learns_seed, request):
     """Digits inverted with P 0.9 / 0.1 by class half in training, 1/2 in test; 400 steps of 64, the
     equalised-odds adversary at alpha = 1 against alpha = 0 (the adversary trained as a probe only, the

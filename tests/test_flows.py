@@ -129,7 +129,7 @@ LEARNS_STEPS = 200
 FLOW_BARS = {"nice": 0.79, "realnvp": 0.63, "glow": 0.70, "maf": 0.68}
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 @pytest.mark.parametrize("name,kwargs", [
     # NICE at Adam 1e-2: at its default 1e-3 its diagonal scale (64 log-scales, all starting at 0) moves ~1e-3
     # a step, and 200 steps take it only from 10.09 to 9.72 bits (600 steps: 9.14; seed 0).

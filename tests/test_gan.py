@@ -472,7 +472,7 @@ def test_dcgan_discriminator_has_batch_norm_but_not_on_its_input_layer():
 
 
 # ---------------------------------------------------------------------- it learns
-@pytest.mark.slow
+@pytest.mark.learns
 @pytest.mark.parametrize("name,kwargs,steps,bar", [
     # Digits (every image; sngan_projection reads the labels), the methods' own defaults (the papers'
     # optimizers, n_critic and penalties; conv_small nets), batch 64 per D step, `steps` generator steps.
@@ -525,7 +525,7 @@ def test_gan_learns_to_sample(name, kwargs, steps, bar, digits_domain, learns_se
     assert trained <= bar * untrained, (untrained, trained)
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 def test_infogan_categorical_code_learns_the_digit_classes(learns_seed, request):
     """InfoGAN's c_cat read by Q from real test digits, matched one-to-one to the classes (its paper's "c1 as a
     classifier", Sec. 7.1), after 300 steps of 64 on digits (every image, no label seen), its defaults.
@@ -550,7 +550,7 @@ def test_infogan_categorical_code_learns_the_digit_classes(learns_seed, request)
     assert trained >= 0.286 and trained >= untrained + 0.084, (untrained, trained)
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 def test_pix2pix_learns_edges_to_digits_and_its_d_judges_pairs(learns_seed, request):
     """Sobel edges -> digits, 300 steps of 64, filters 16, the paper's lambda 100 otherwise. Test L1 of G(x) to
     the targets against the identity map's (the edges themselves, 0.604) and the untrained G's; and the
@@ -580,7 +580,7 @@ def test_pix2pix_learns_edges_to_digits_and_its_d_judges_pairs(learns_seed, requ
     assert matched - mismatched >= 0.005, (matched, mismatched)
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 def test_wgan_critic_learns_a_wasserstein_estimate(learns_seed, request):
     """What WGAN learns in a test's budget is its critic, not yet its samples: at the paper's RMSprop 5e-5 a
     G weight moves by at most 5e-5 a step, and 200 steps left the FID ratio at 0.63 (seed 0, also at 300

@@ -24,7 +24,7 @@ def test_bad_input_is_a_clear_error(digits50):
         zoo.load("gmmn_ae", input_shape=digits50.input_shape, code_dropout=1.0)
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 @pytest.mark.parametrize("name,kwargs,bar", [
     # digits, 300 steps of batch 64. MMD^2 (bandwidths 1, 2, 4, 8 on [-1, 1] pixels) between 500 samples
     # and 500 test images, trained / untrained, measured over seeds 0-4 (python -m tests.measured):

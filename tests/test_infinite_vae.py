@@ -155,7 +155,7 @@ def _expert_net_alone(data, steps, latent_dim, hidden):
     return float(np.mean(np.argmax(net.predict(data.x_test, verbose=0), -1) == data.y_test))
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 def test_it_beats_its_classifier_net_trained_on_labels_alone(learns_seed, request):
     """150 steps x 64, 2 slots, latent 16, experts of 64 units, classification_weight 5.
 

@@ -9,7 +9,7 @@ from tests.harness import sample_mmd2
 from tests.measured import report
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 def test_sgan_learns_to_sample(learns_seed, request):
     """SGAN with its default nets (conv_small D, feature-matching G), digits-50, 150 steps of batch 64:
     MMD^2 of 500 samples to 500 test images, trained / untrained. Measured over seeds 0-4 (python -m
@@ -32,7 +32,7 @@ def test_sgan_learns_to_sample(learns_seed, request):
     assert trained <= 0.62 * untrained, (untrained, trained)
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 def test_vae_elbo_on_held_out_digits_improves(learns_seed, request):
     # Test ELBO gained in 150 steps (batch 64), measured over seeds 0-4 (python -m tests.measured -n 1, commit
     # d468794 + this budget, halved for the suite's 15 minutes): +15.34 / +15.36 / +15.46 / +15.49 / +15.34

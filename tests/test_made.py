@@ -71,7 +71,7 @@ MADE_STEPS = 300
 MADE_GAIN_BARS = {1: 19.0, 8: 18.0}  # from the measurements in test_made_learns' docstring
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 @pytest.mark.parametrize("num_masks", [1, 8])
 def test_made_learns(num_masks, learns_seed, request):
     """Digits, dynamically binarised, hidden (500,), 300 steps of batch 64: the test log-likelihood (nats, the

@@ -112,7 +112,7 @@ def test_real_images_score_near_the_floor(digits, domain, cache):
     assert real["inception_score"] > 9 and real["precision"] > 0.8 and real["recall"] > 0.8
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 def test_a_trained_vae_samples_better_than_an_untrained_one(digits, domain, cache, learns_seed, request):
     keras.utils.set_random_seed(learns_seed)
     untrained = zoo.load("vae", input_shape=digits.input_shape, latent_dim=8, seed=learns_seed)

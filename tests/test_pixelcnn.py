@@ -43,7 +43,7 @@ def test_log_prob_is_the_sum_of_the_pixel_conditionals():
         zoo.load("pixelcnn", input_shape=(8, 8, 3))
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 def test_learns_and_plugs_into_bad_gan(digits50, learns_seed, request):
     """Test log-likelihood of the 500 digits test images, 300 steps of batch 64 (5x5 mask A, 2 blocks of 16).
     Measured over seeds 0-4 (python -m tests.measured): +23.92 / +23.98 / +23.94 / +23.96 / +23.93 nats
@@ -137,7 +137,7 @@ GATED_STEPS = 150
 GATED_BARS = {"gain": 21.8, "class_gap": 3.4}  # from the measurements in test_gated_pixelcnn_learns
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 def test_gated_pixelcnn_learns(learns_seed, request):
     """Digits, every training image labelled, the defaults (5 gated layers of 32 filters), 150 steps of 64.
     Unconditional: test log p(x) trained against untrained. Class-conditional: on the test images,

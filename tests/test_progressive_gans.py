@@ -224,7 +224,7 @@ def test_errors():
         zoo.load("stylegan", input_shape=(8, 8, 1), latent_dim=8, filters=16, mapping_layers=1).sample(2, psi=-1)
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 @pytest.mark.parametrize("name,steps,score,bar", [
     # Digits (every image), batch 64, 2k images per phase (8x8 faded in over steps 31-62, stable from 63),
     # filters 32 and latent 32 (a quarter of the defaults' width: the defaults take 4x as long a step).

@@ -69,7 +69,7 @@ def test_triple_gan_annealing_schedule():
         zoo.load("triple_gan", input_shape=(8, 8, 1), num_classes=10, generator_batch=25)
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 def test_triple_gan_learns_to_sample(learns_seed, request):
     """Digits-50, `arch="mlp"`, latent 32, lr 3e-4, R_P off, batch 64: what Triple-GAN learns at the
     budgets of these tests is the data's distribution. MMD^2 of 500 samples (labels 0-9 cycled) to

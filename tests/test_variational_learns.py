@@ -42,7 +42,7 @@ def supervised_accuracy(digits50, learns_seed):
     return accuracy
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 def test_m2_beats_supervised(digits50, supervised_accuracy, learns_seed, request):
     # 200 steps of 64, over seeds 0-4 (python -m tests.measured -n 1 -k test_m2_beats, commit c22fe11):
     # M2 0.876 / 0.868 / 0.898 / 0.900 / 0.894 vs supervised 0.820 / 0.786 / 0.836 / 0.866 / 0.844
@@ -61,7 +61,7 @@ def test_m2_beats_supervised(digits50, supervised_accuracy, learns_seed, request
     assert accuracy >= baseline + 0.024, (accuracy, baseline)
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 def test_m1_latent_features_beat_untrained_features(digits50, learns_seed, request):
     """M1's only supervised learner is its head (logistic regression on the latent means);
     the baseline is that head on the same, untrained, encoder. Trained 600 steps (latent 32, C 10),
@@ -79,7 +79,7 @@ def test_m1_latent_features_beat_untrained_features(digits50, learns_seed, reque
     assert trained >= untrained + 0.12, (trained, untrained)
 
 
-@pytest.mark.slow
+@pytest.mark.learns
 @pytest.mark.parametrize("name,margin", [("adgm", 0.002), ("sdgm", 0.006)])
 def test_auxiliary_models_beat_supervised(name, margin, digits50, supervised_accuracy, learns_seed, request):
     """ADGM / SDGM with small heads, 300 steps of batch 32, warm-up over the first 100.
