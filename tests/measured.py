@@ -5,10 +5,10 @@ seed and the label split), passes its scores to `report(request, ...)`, then ass
 bar is the worst of 5 seeds (0-4) minus a slack stated at the test, and the test states those
 measurements. To measure them again (after changing a method, a budget or TensorFlow):
 
-    python -m tests.measured                 # seeds 0-4, the slow tests; prints the table
+    python -m tests.measured                 # seeds 0-4, the learns tests; prints the table
     python -m tests.measured --seeds 0,1 -k aae --log /tmp/aae.jsonl
 
-runs `pytest -m slow` once per seed with `ZOO_LEARNS_SEED` set, each test appending its scores
+runs `pytest -m learns` once per seed with `ZOO_LEARNS_SEED` set, each test appending its scores
 to the JSON-lines log (`ZOO_LEARNS_LOG`), and prints min / mean / max per test and score, and
 the values per seed. Tests may fail at other seeds while measuring (a changed method, a new budget):
 the log is what counts there, and the new bar is its worst seed less the slack.
@@ -55,7 +55,7 @@ def main(argv=None):
     parser.add_argument("-n", default="2", help="pytest-xdist workers")
     args = parser.parse_args(argv)
     for seed in args.seeds.split(","):
-        command = [sys.executable, "-m", "pytest", "-m", "slow", "-q", "-n", args.n, "-p", "no:cacheprovider",
+        command = [sys.executable, "-m", "pytest", "-m", "learns", "-q", "-n", args.n, "-p", "no:cacheprovider",
                    "--durations=0"]
         command += ["-k", args.k] if args.k else []
         env = {**os.environ, "ZOO_LEARNS_SEED": seed, "ZOO_LEARNS_LOG": os.path.abspath(args.log)}

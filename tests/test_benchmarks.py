@@ -16,7 +16,7 @@ RUN_COLUMNS = {"recipe", "method", "dataset", "labels", "scale", "seed", "steps"
                "load_avg_1min", "diverged"}
 
 
-@pytest.mark.slow
+@pytest.mark.extended
 def test_ssl_sweep_end_to_end_on_digits(tmp_path):
     chosen = ssl.select("cpu", methods=["sgan", "supervised"], datasets=["digits"])
     assert {"sgan_digits_50", "supervised_digits_50"} <= {r.name for r in chosen}
@@ -69,7 +69,7 @@ def test_ssl_sweep_end_to_end_on_digits(tmp_path):
     assert len(again) == 4 and all(line.startswith("skip") for line in logs)
 
 
-@pytest.mark.slow
+@pytest.mark.extended
 def test_ssl_sweep_at_other_label_budgets_draws_error_vs_labels(tmp_path):
     chosen = [recipes.get(name).at_labels(n) for name in ("sgan_digits_50", "supervised_digits_50") for n in (20, 50)]
     rows = ssl.sweep(chosen, "cpu", [0], str(tmp_path), steps=2, isolate=False, log=lambda line: None)

