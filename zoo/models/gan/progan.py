@@ -317,6 +317,7 @@ class ProGAN(NoiseGenerator, ZooModel):
 
     def after_generator_step(self, inputs):
         """A method's own update after G's step on `inputs` (StyleGAN's average of w)."""
+        return None  # a body beyond the docstring: AutoGraph cannot convert an empty one (and warns)
 
     def evaluation_terms(self, x):
         n = ops.shape(x)[0]
