@@ -42,7 +42,7 @@ tf.config.set_logical_device_configuration(
 )
 
 
-FULL_RUN_TIERS = ("learns", "gpu_paths", "multiworker", "extended")
+FULL_RUN_TIERS = ("learns", "gpu_paths", "extended")
 
 
 def pytest_addoption(parser):

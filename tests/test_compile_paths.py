@@ -46,7 +46,6 @@ def test_trains_under_mixed_precision(part, tmp_path):
     assert not failures, "\n".join(f"{name}: {error}" for name, error in failures.items())
 
 
-@pytest.mark.gpu_paths
 def test_an_overflowing_mixed_precision_step_is_skipped_and_the_scale_lowered(tmp_path):
     failures = _mixed_precision_worker(["overflow"], tmp_path)
     assert not failures, failures

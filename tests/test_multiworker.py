@@ -45,7 +45,7 @@ def _free_ports(n):
     return ports
 
 
-@pytest.mark.multiworker
+@pytest.mark.slow
 def test_two_workers_step_equals_the_single_process_step(tmp_path):
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     out = tmp_path / "weights.npz"
