@@ -400,6 +400,9 @@ class ZooModel(keras.Model):
     #: leaves some weights out by design and sets this: they then get zero gradients (ProGAN's step compiled
     #: for one level, whose graph-mode switch gives the other levels' weights zeros).
     unconnected_weights_get_zero_gradients = False
+    #: Under XLA, `fit` compiles one step per level of a growing model (ProGAN, StyleGAN) instead of train_step's
+    #: switch over all levels; a loop of its own around train_step would compile the switch.
+    compiles_one_step_per_level = False
 
     def minimize(self, role, loss_fn):
         """One gradient step of `role` on the scalar loss returned by `loss_fn()`.

@@ -226,6 +226,7 @@ class ProGAN(NoiseGenerator, ZooModel):
     # one level's step compiles in 12 s. So under XLA the step is compiled per level, picked before each call
     # by the level the schedule is at (a Python int inside the compiled step); graph mode keeps the switch.
     _compiled_level = None
+    compiles_one_step_per_level = True
 
     @property
     def unconnected_weights_get_zero_gradients(self):
