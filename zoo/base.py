@@ -86,6 +86,9 @@ class ZooModel(keras.Model):
     #: Rank of `input_shape`: 3 for images (height, width, channels); 1 for a method on vectors (the
     #: observations of the imitation methods, `zoo.models.adversarial.imitation`).
     input_rank: int = 3
+    #: False for a method that learns by acting in an environment (`model.train(...)`), not by `fit` on
+    #: batches (the imitation methods): the batch-stream benchmarks leave it out.
+    trains_on_batches: bool = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

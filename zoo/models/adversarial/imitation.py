@@ -268,6 +268,7 @@ class ImitationModel(ZooModel):
     """
 
     input_rank = 1  # observations are vectors
+    trains_on_batches = False
 
     def _init_policy(self, env_id, observation_dim, num_actions, hidden, seed, kwargs):
         if observation_dim is None or num_actions is None:
