@@ -28,7 +28,7 @@ GAIL paper's Fig. 1 plots them (Ho & Ermon 2016). Each seed draws 25 expert epis
 method the first k. GAIL and VAIL train `--iterations` PPO iterations of 8 x 256 environment steps (64x64
 tanh policy and value nets, 64x64 ReLU discriminator); BC trains `--bc-steps` Adam steps on minibatches of 64
 expert pairs. VAIL uses I_c = 0.5 (the paper's) and beta starting at 0.1 (the authors' VGAN code's), with the dual step alpha_beta of
-`--vail-beta-step`: the paper's 1e-5 moves beta by ~0.005 over the ~800 D steps of a run, so the run uses
+`--vail-beta-step`: the paper's 1e-5 moves beta by ~0.002 over the ~320 D steps of a 40-iteration run, so the run uses
 1e-3 (set before any run, not tuned). Each policy is scored by the mean return of 10 episodes of its most
 probable action (resets seeded 10000-10009), beside the expert's and a uniformly random policy's returns on
 the same resets. The environment's reward is never shown to GAIL or VAIL; their reward -log D is positive,
@@ -39,7 +39,7 @@ all rows.
 
     ZOO_DATA_DIR=../shared/datasets python -m benchmarks.adversarial --steps 3000 --seeds 0,1,2 --out DIR
     ZOO_DATA_DIR=../shared/datasets python -m benchmarks.adversarial --part fairness --steps 2000 --out DIR
-    python -m benchmarks.adversarial --part imitation --iterations 100 --seeds 0,1,2 --out DIR
+    python -m benchmarks.adversarial --part imitation --iterations 40 --seeds 0,1,2 --out DIR
 """
 
 from __future__ import annotations
@@ -138,8 +138,9 @@ def run_imitation(method, trajectories, seed, iterations, bc_steps, vail_beta_st
             history, settings = model.train(expert, iterations=iterations), {"iterations": iterations, **extra}
         returns = model.policy_returns(EVALUATION_EPISODES, EVALUATION_SEED)
     seconds = time.perf_counter() - started
+    key = _imitation_settings(method, iterations, bc_steps, vail_beta_step)
     row = {"benchmark": "imitation", "env": env_id, "method": method, "trajectories": trajectories, "seed": seed,
-           "iterations": iterations, "bc_steps": bc_steps, "vail_beta_step": vail_beta_step,
+           **dict(zip(("iterations", "bc_steps", "vail_beta_step"), key)),
            "return_mean": float(returns.mean()), "return_sd": float(returns.std()),
            "expert_data_return": float(expert.returns.mean()), "train_seconds": round(seconds, 1),
            **{f"final_{k}": float(v[-1]) for k, v in history.items() if k in (
@@ -150,6 +151,12 @@ def run_imitation(method, trajectories, seed, iterations, bc_steps, vail_beta_st
     return row
 
 
+def _imitation_settings(method, iterations, bc_steps, vail_beta_step):
+    """(iterations, bc_steps, vail_beta_step) as far as `method` reads them (None where it does not)."""
+    return (iterations if method in ("gail", "vail") else None, bc_steps if method == "bc" else None,
+            vail_beta_step if method == "vail" else None)
+
+
 def imitation_table(frame):
     """Per method: the policy's return (mean +- sd over seeds) at each number of expert trajectories."""
     import pandas as pd
@@ -158,9 +165,9 @@ def imitation_table(frame):
 
     rows = []
     for (env_id, iterations, bc_steps, method), group in frame.groupby(["env", "iterations", "bc_steps", "method"],
-                                                                        sort=False):
-        row = {"env": env_id, "method": method, "iterations": iterations if method in ("gail", "vail") else "",
-               "bc_steps": bc_steps if method == "bc" else "", "seeds": group.seed.nunique()}
+                                                                        sort=False, dropna=False):
+        row = {"env": env_id, "method": method, "iterations": "" if pd.isna(iterations) else int(iterations),
+               "bc_steps": "" if pd.isna(bc_steps) else int(bc_steps), "seeds": group.seed.nunique()}
         for k in TRAJECTORIES:
             values = group[group.trajectories == k].return_mean
             row[f"{k} traj."] = report.mean_sd(values.mean(), values.std(), ".1f", ".1f") if len(values) else ""
@@ -301,11 +308,12 @@ def _imitation_runs(args, seeds, runs_path):
 
     done = {(r["method"], r["trajectories"], r["seed"], r["iterations"], r["bc_steps"], r["vail_beta_step"])
             for r in report.read_jsonl(runs_path) if r["benchmark"] == "imitation"}
+    settings = lambda method: _imitation_settings(method, args.iterations, args.bc_steps, args.vail_beta_step)  # noqa: E731
     methods = ["expert", "random"] + [m.strip() for m in args.methods.split(",") if m.strip()]
     for seed in seeds:
         for method in sorted(methods, key=lambda m: m in ("gail", "vail")):
             for k in (int(t) for t in args.trajectories.split(",")):
-                if (method, k, seed, args.iterations, args.bc_steps, args.vail_beta_step) in done:
+                if (method, k, seed, *settings(method)) in done:
                     continue
                 print(f"imitation {method}, {k} trajectories, seed {seed} ...", file=sys.stderr, flush=True)
                 report.append_jsonl(run_imitation(method, k, seed, args.iterations, args.bc_steps,
@@ -318,7 +326,7 @@ def main(argv=None):
     parser.add_argument("--methods", default=",".join(IMITATORS), help="imitation: gail, vail, bc")
     parser.add_argument("--trajectories", default=",".join(map(str, TRAJECTORIES)),
                         help="imitation: numbers of expert trajectories")
-    parser.add_argument("--iterations", type=int, default=100, help="imitation: GAIL's and VAIL's PPO iterations")
+    parser.add_argument("--iterations", type=int, default=40, help="imitation: GAIL's and VAIL's PPO iterations")
     parser.add_argument("--bc-steps", type=int, default=2000, help="imitation: BC's Adam steps")
     parser.add_argument("--vail-beta-step", type=float, default=1e-3, help="imitation: VAIL's alpha_beta")
     parser.add_argument("--weights", default=",".join(map(str, WEIGHTS)), help="fairness: adversary weights alpha")
