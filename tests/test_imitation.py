@@ -163,16 +163,18 @@ def test_clear_errors(expert, monkeypatch):
 
 @pytest.mark.learns
 def test_gail_imitates_the_expert_from_four_trajectories(learns_seed, request):
-    """GAIL from 4 expert trajectories, 20 PPO iterations (41k environment steps): the policy's return over 10
-    episodes. Measured (python -m tests.measured -k imitation, seeds 0-4): see BAR; a random policy scores ~22.
+    """GAIL from 4 expert trajectories, 10 PPO iterations (20k environment steps): the policy's return over 10
+    episodes, a random policy's ~22 (`imitation.random_policy_returns`). Measured at seeds 0-4 (ZOO_LEARNS_SEED,
+    the default tier's thread settings): 500.0, 487.9, 478.1, 464.6, 459.7; the bar is the worst, 459.7, less a
+    slack of ~60 (13 %) for other machines' round-off over 10 iterations of PPO: 400.
     """
     keras.utils.set_random_seed(learns_seed)
     expert = expert_trajectories("CartPole-v1", episodes=4, seed=1000 * learns_seed)
     model = zoo.load("gail", seed=learns_seed)
-    model.train(expert, iterations=20)
+    model.train(expert, iterations=10)
     score = float(model.policy_returns(episodes=10).mean())
     report(request, policy_return=score)
     assert score >= GAIL_BAR, score
 
 
-GAIL_BAR = 100.0
+GAIL_BAR = 400.0
