@@ -27,9 +27,9 @@ CartPole-v1 from 1, 4, 10 and 25 trajectories of the physics-based expert (the s
 GAIL paper's Fig. 1 plots them (Ho & Ermon 2016). Each seed draws 25 expert episodes once and gives each
 method the first k. GAIL and VAIL train `--iterations` PPO iterations of 8 x 256 environment steps (64x64
 tanh policy and value nets, 64x64 ReLU discriminator); BC trains `--bc-steps` Adam steps on minibatches of 64
-expert pairs. VAIL uses I_c = 0.5 (the paper's) and beta starting at 0.1 (the authors' VGAN code's), with the dual step alpha_beta of
-`--vail-beta-step`: the paper's 1e-5 moves beta by ~0.002 over the ~320 D steps of a 40-iteration run, so the run uses
-1e-3 (set before any run, not tuned). Each policy is scored by the mean return of 10 episodes of its most
+expert pairs. VAIL uses I_c = 0.5 (the paper's) and beta starting at 0.1 (the authors' VGAN code's), with the
+dual step alpha_beta of `--vail-beta-step`: the paper's 1e-5 moves beta by ~0.002 over the ~320 D steps of a
+40-iteration run, so the run uses 1e-3 (set before any run, not tuned). Each policy is scored by the mean return of 10 episodes of its most
 probable action (resets seeded 10000-10009), beside the expert's and a uniformly random policy's returns on
 the same resets. The environment's reward is never shown to GAIL or VAIL; their reward -log D is positive,
 which on CartPole is also a bonus for surviving (the module docstring says more).
@@ -308,7 +308,9 @@ def _imitation_runs(args, seeds, runs_path):
 
     done = {(r["method"], r["trajectories"], r["seed"], r["iterations"], r["bc_steps"], r["vail_beta_step"])
             for r in report.read_jsonl(runs_path) if r["benchmark"] == "imitation"}
-    settings = lambda method: _imitation_settings(method, args.iterations, args.bc_steps, args.vail_beta_step)  # noqa: E731
+    def settings(method):
+        return _imitation_settings(method, args.iterations, args.bc_steps, args.vail_beta_step)
+
     methods = ["expert", "random"] + [m.strip() for m in args.methods.split(",") if m.strip()]
     for seed in seeds:
         for method in sorted(methods, key=lambda m: m in ("gail", "vail")):

@@ -30,12 +30,12 @@ solved by dual gradient descent: D and E step on the loss + beta (KL - I_c), the
 
     beta <- max(0, beta + alpha_beta (E_{p~}[KL] - I_c))   (`zoo.losses.bottleneck_multiplier`, shared with `vdb`).
 
-The paper's imitation settings, as far as the text available here says (Sec. 5: "I_c = 0.5"; the dual step
-alpha_beta = 1e-5, the same as its GAN code's): I_c = 0.5 and alpha_beta = 1e-5 are the defaults. beta
-starts at 0.1 (the authors' VGAN code's; this module could not check the imitation code's start). The
-policy's reward reads D at the code's mean mu(s, a) (the paper's Sec. 5: the reward uses the mean, no noise).
-With ~10^2-10^3 D steps in a CPU run, alpha_beta = 1e-5 leaves beta where it started: the benchmark states
-the alpha_beta it used.
+Settings: I_c = 0.5 and alpha_beta = 1e-5 are the defaults, the values given for the paper's imitation
+experiments (the paper's text could not be checked from this machine: the pages found held its abstract only;
+alpha_beta = 1e-5 is also the authors' VGAN code's, see `vdb`). beta starts at 0.1, the VGAN code's start (the
+imitation code's is not checked either). A choice of this module, not the paper's: the policy's reward reads
+D at the code's mean mu(s, a), so it is deterministic. With ~10^2-10^3 D steps in a CPU run, alpha_beta = 1e-5
+leaves beta where it started: the benchmark states the alpha_beta it used.
 
 The policy step is PPO (Schulman et al. 2017, arXiv 1707.06347: the clipped surrogate of Eq. 7, GAE of
 Schulman et al. 2016, arXiv 1506.02438, Eq. 16) where Ho & Ermon used TRPO: PPO's update is a few
@@ -322,6 +322,13 @@ class ImitationModel(ZooModel):
     def train_step(self, batch):
         raise TypeError(f"{type(self).__name__} has no batch train_step: model.train(expert, ...) trains it")
 
+    def _training_rng(self):
+        """The numpy generator of a `train` call (minibatch order, expert draws, resets): from the model's seed
+        and the policy's step count, so a resumed model does not replay the first call's draws."""
+        if self.seed is None:
+            return np.random.default_rng()
+        return np.random.default_rng(self.seed + int(self.role_optimizers["pi"].iterations))
+
     def _start_logs(self):
         for tracker in self._trackers.values():
             tracker.reset_state()
@@ -485,7 +492,7 @@ class GAIL(ImitationModel):
         `callback(iteration, logs)` is called after each iteration.
         """
         self._check_expert(expert)
-        rng = np.random.default_rng(None if self.seed is None else self.seed + int(self.role_optimizers["d"].iterations))
+        rng = self._training_rng()
         rollout = _VectorRollout(self.env_id, self.num_envs, int(rng.integers(2**31)))
         history, steps = {}, 0
         try:
@@ -526,7 +533,8 @@ class GAIL(ImitationModel):
             next_observations[t], _, terminated[t], truncated = rollout.step(a)
             ended[t] = np.maximum(terminated[t], truncated)
         # V(s_{t+1}) of each step's own next state (before a reset), 0 after a failure (see generalized_advantages).
-        next_values = ops.convert_to_numpy(self.graph_step(self.values)(next_observations.reshape(-1, self.observation_dim)))
+        next_values = self.graph_step(self.values)(next_observations.reshape(-1, self.observation_dim))
+        next_values = ops.convert_to_numpy(next_values)
         return {"observations": observations, "actions": actions, "log_probs": log_probs, "values": values,
                 "next_values": next_values.reshape(shape) * (1.0 - terminated), "ended": ended}
 
@@ -563,12 +571,12 @@ class VAIL(GAIL):
     Peng et al. 2019, Sec. 5 (the module docstring has the equations): an encoder E(z|s, a) (a ReLU MLP to
     the mean and log-variance of a diagonal Gaussian of `latent_dim`), D a logistic layer on a sample z, the
     KL to N(0, I) averaged over the expert's and the policy's pairs, its weight beta updated by dual ascent
-    after each D step; the policy's reward -log D(mu(s, a)) reads the code's mean.
+    after each D step; the policy's reward -log D(mu(s, a)) reads the code's mean (this module's choice).
 
     Args (besides GAIL's):
         latent_dim: size of the code z.
-        information_constraint: I_c in nats (the paper's imitation value: 0.5).
-        beta_step: alpha_beta, the dual step size (the paper's: 1e-5).
+        information_constraint: I_c in nats (0.5, given as the paper's imitation value).
+        beta_step: alpha_beta, the dual step size (1e-5, given as the paper's).
         initial_beta: beta before the first step.
 
     Example:
@@ -688,7 +696,7 @@ class BehavioralCloning(ImitationModel):
     def train(self, expert, steps=1000, callback=None, verbose=0):
         """`steps` Adam steps on the expert's pairs; returns the history (logs per 100 steps)."""
         self._check_expert(expert)
-        rng = np.random.default_rng(None if self.seed is None else self.seed + int(self.role_optimizers["pi"].iterations))
+        rng = self._training_rng()
         step, history = self.graph_step(self._cloning_step), {}
         self._start_logs()
         for i in range(int(steps)):
