@@ -161,6 +161,29 @@ def test_clear_errors(expert, monkeypatch):
     assert not any("gymnasium" in ast.dump(node) for node in top_level)
 
 
+def test_the_benchmark_report_adds_an_imitation_section_and_keeps_every_command(tmp_path):
+    """benchmarks.adversarial --part imitation: a row per method at each number of trajectories (mean +- sd over
+    seeds), the references first; the header keeps the commands of the report it rewrites."""
+    from benchmarks import adversarial
+
+    (tmp_path / "adversarial.md").write_text("# old\n\n```bash\npython -m benchmarks.adversarial --part dann\n```\n")
+    rows = []
+    for seed, (gail, bc) in enumerate(((400.0, 100.0), (500.0, 300.0))):
+        for method, value in (("expert", 500.0), ("random", 20.0), ("gail", gail), ("bc", bc)):
+            settings = adversarial._imitation_settings(method, 40, 2000, 1e-3)
+            rows.append({"benchmark": "imitation", "env": "CartPole-v1", "method": method, "trajectories": 4,
+                         "seed": seed, **dict(zip(("iterations", "bc_steps", "vail_beta_step"), settings)),
+                         "return_mean": value, "train_seconds": 1.0, "git_commit": "abc"})
+    table = adversarial.imitation_table(__import__("pandas").DataFrame(rows))
+    assert list(table.method) == ["expert", "random", "gail", "bc"]
+    assert list(table["4 traj."]) == ["500.0 ± 0.0", "20.0 ± 0.0", "450.0 ± 70.7", "200.0 ± 141.4"]
+    assert list(table.iterations) == ["", "", 40, ""] and list(table.bc_steps) == ["", "", "", 2000]
+    adversarial.write_report(rows, str(tmp_path), "python -m benchmarks.adversarial --part imitation")
+    text = (tmp_path / "adversarial.md").read_text()
+    assert "## Imitation: GAIL, VAIL and behavioural cloning" in text
+    assert "--part dann\npython -m benchmarks.adversarial --part imitation\n```" in text
+
+
 @pytest.mark.learns
 def test_gail_imitates_the_expert_from_four_trajectories(learns_seed, request):
     """GAIL from 4 expert trajectories, 10 PPO iterations (20k environment steps): the policy's return over 10
