@@ -435,7 +435,9 @@ def main(argv=None):
         return
     import zoo
 
-    methods = [m.strip() for m in args.methods.split(",")] if args.methods else list(zoo.list_models())
+    # By default every method that trains by `fit` on batches (the imitation methods act in an environment).
+    methods = [m.strip() for m in args.methods.split(",")] if args.methods else [
+        m for m in zoo.list_models() if zoo.get(m).trains_on_batches]
     rows, scaling = [], []
     for method in methods:
         kept = os.path.join(args.runs_dir, f"{method}.json") if args.runs_dir else None

@@ -83,6 +83,12 @@ class ZooModel(keras.Model):
     #: adversaries' generator; Triple-GAN's "c_pretrain"). Each keeps its own
     #: moments, so one phase's gradients never move another phase's update.
     phase_optimizers: dict = {}
+    #: Rank of `input_shape`: 3 for images (height, width, channels); 1 for a method on vectors (the
+    #: observations of the imitation methods, `zoo.models.adversarial.imitation`).
+    input_rank: int = 3
+    #: False for a method that learns by acting in an environment (`model.train(...)`), not by `fit` on
+    #: batches (the imitation methods): the batch-stream benchmarks leave it out.
+    trains_on_batches: bool = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -92,7 +98,7 @@ class ZooModel(keras.Model):
     def __init__(self, input_shape, num_classes=None, seed=None, **kwargs):
         if not self.__dict__.get("_keras_initialised"):  # a deferred construction initialised Keras already
             super().__init__(**kwargs)
-        self.image_shape = _check_input_shape(input_shape)
+        self.image_shape = _check_input_shape(input_shape, self.input_rank)
         if num_classes is not None and (int(num_classes) != num_classes or num_classes < 2):
             raise ValueError(f"num_classes must be an integer >= 2; got {num_classes!r}")
         self.num_classes = None if num_classes is None else int(num_classes)
@@ -813,7 +819,12 @@ def _replicas_in_sync():
     return 1 if context is None else context.num_replicas_in_sync
 
 
-def _check_input_shape(shape):
+def _check_input_shape(shape, rank=3):
+    if rank != 3:  # a vector method's (observation_dim,)
+        shape = tuple(int(d) for d in shape)
+        if len(shape) != rank or min(shape) < 1:
+            raise ValueError(f"input_shape must have {rank} positive sizes; got {shape}")
+        return shape
     try:
         shape = tuple(int(d) for d in shape)
     except TypeError:
@@ -850,6 +861,9 @@ def _deferrable(init):
         object.__setattr__(self, "_pending_init", (init, dict(arguments)))
         self.role_optimizers = {}
 
+    # Keras' Operation.__new__ reads the constructor's argspec without following `__wrapped__`: with the
+    # wrapper's (*args, **kwargs) it fails on a method whose every argument has a default (gail).
+    __init__.__signature__ = signature
     return __init__
 
 

@@ -104,6 +104,20 @@ def gaussian_kl(mean, log_var):
     return 0.5 * ops.sum(ops.exp(log_var) + ops.square(mean) - 1.0 - log_var, axis=-1)
 
 
+def bottleneck_multiplier(beta, kl, information_constraint, step):
+    """The variational discriminator bottleneck's dual ascent on its Lagrange multiplier (Peng et al. 2019,
+    arXiv 1810.00821, Eq. 8): beta <- max(0, beta + step (E[KL] - I_c)). beta grows while the encoding carries
+    more than I_c nats and shrinks (never below 0) while it carries less. Shared by `vdb` and `vail`."""
+    return ops.maximum(0.0, beta + step * (kl - information_constraint))
+
+
+def gail_reward(logits):
+    """-log D(s, a) per pair, D = sigmoid(logits) the discriminator's probability that the pair is the policy's
+    (Ho & Ermon 2016, arXiv 1606.03476, Alg. 1: the policy's cost is log D): softplus(-logits). Always > 0,
+    and large where D takes the pair for the expert's."""
+    return ops.softplus(-logits)
+
+
 def bernoulli_log_likelihood(targets, logits):
     """log p(x) of targets in [0, 1] under independent Bernoulli(sigmoid(logits)), per example."""
     per_pixel = targets * logits - ops.softplus(logits)
@@ -321,6 +335,20 @@ def historical_average(variables, averages):
     `averages` are the running means of `variables` (the caller updates them).
     """
     return sum(ops.sum(ops.square(v - ops.stop_gradient(a))) for v, a in zip(variables, averages))
+
+
+# ------------------------------------------------------- policy gradients
+def ppo_clipped_surrogate(log_prob, old_log_prob, advantages, clip_ratio):
+    """PPO's clipped surrogate objective to maximise (Schulman et al. 2017, arXiv 1707.06347, Eq. 7):
+    E[min(r A, clip(r, 1 - eps, 1 + eps) A)] with r = pi(a|s) / pi_old(a|s) = exp(log_prob - old_log_prob)."""
+    ratio = ops.exp(log_prob - old_log_prob)
+    clipped = ops.clip(ratio, 1.0 - clip_ratio, 1.0 + clip_ratio)
+    return ops.mean(ops.minimum(ratio * advantages, clipped * advantages))
+
+
+def categorical_log_prob(actions, logits):
+    """log pi(a|s) per example of integer `actions` under a softmax policy's `logits`."""
+    return -ops.sparse_categorical_crossentropy(ops.cast(actions, "int32"), logits, from_logits=True)
 
 
 # --------------------------------------------------------------- entropies

@@ -9,8 +9,8 @@
                   imle, pix2pix (paired translation), bigan (bigan, ali, ali_ssl), bigbigan, gmmn
                   (gmmn, gmmn_ae)
     likelihood/   models with a likelihood or a bound on it: vae, iwae, pixelcnn
-    adversarial/  adversarial training beyond generation: dann (domain adaptation); fairness and GAIL
-                  to come
+    adversarial/  adversarial training beyond generation: dann (domain adaptation), fair_adversary
+                  (fairness), imitation (gail, vail and the bc baseline, on gymnasium tasks)
     supervised.py the supervised baseline (`supervised`)
 
 Where a family went and why:

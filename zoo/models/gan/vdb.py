@@ -145,7 +145,7 @@ class VDBGAN(ImageGAN):
     def after_critic_steps(self, d_logs):
         """Dual ascent on beta with D's step's KL, the global batch's (all-reduced: one beta on every replica)."""
         kl = losses.batch_mean(d_logs["kl"][None])
-        self.beta.assign(ops.maximum(0.0, self.beta + self.beta_step * (kl - self.information_constraint)))
+        self.beta.assign(losses.bottleneck_multiplier(self.beta, kl, self.information_constraint, self.beta_step))
         return {"beta": self.beta}
 
     def evaluation_terms(self, x):
