@@ -165,23 +165,24 @@ def test_prior_is_causal_over_the_code_grid():
 
 
 def test_prior_schedule_resumes_across_fits_and_a_keras_file(tmp_path):
-    """prior_start_steps=3: over 2 + 2 steps with a save and reload between, the prior steps once (at the 4th
-    step) and the weights equal 4 uninterrupted steps; the reloaded model samples as the saved one."""
+    """prior_start_steps=3: two fits of 2 steps; the prior does not train in the first, and steps once (at the
+    4th step) in the second; a model saved between the fits and reloaded samples as the saved one and, fitted
+    on the same 2 batches, ends with the same weights and step counts as the one that went on."""
     data = zoo.data.load("digits", labels=20)
     batches = data.train(16).take(4).cache()
-    reference = _small_model(prior_start_steps=3)
-    reference.fit(batches, epochs=1, verbose=0, shuffle=False)
-    first = _small_model(prior_start_steps=3)
-    prior_start = [w.numpy().copy() for w in first.prior.weights]
-    first.fit(batches.take(2), epochs=1, verbose=0, shuffle=False)
-    assert int(first.role_optimizers["p"].iterations) == 0
-    assert all(np.array_equal(a, b.numpy()) for a, b in zip(prior_start, first.prior.weights))  # not trained yet
-    first.save(tmp_path / "vq.keras")
+    model = _small_model(prior_start_steps=3)
+    prior_start = [w.numpy().copy() for w in model.prior.weights]
+    model.fit(batches.take(2), epochs=1, verbose=0, shuffle=False)
+    assert int(model.role_optimizers["p"].iterations) == 0
+    assert all(np.array_equal(a, b.numpy()) for a, b in zip(prior_start, model.prior.weights))  # not trained yet
+    model.save(tmp_path / "vq.keras")
     resumed = keras.models.load_model(tmp_path / "vq.keras")
-    np.testing.assert_array_equal(first.sample(4, seed=2), resumed.sample(4, seed=2))
-    resumed.fit(batches.skip(2), epochs=1, verbose=0, shuffle=False)
-    assert {r: int(o.iterations) for r, o in resumed.role_optimizers.items()} == {"e": 4, "q": 4, "g": 4, "p": 1}
-    for expected, actual in zip(reference.get_weights(), resumed.get_weights(), strict=True):
+    np.testing.assert_array_equal(model.sample(4, seed=2), resumed.sample(4, seed=2))
+    for m in (model, resumed):
+        m.fit(batches.skip(2), epochs=1, verbose=0, shuffle=False)
+        assert {r: int(o.iterations) for r, o in m.role_optimizers.items()} == {"e": 4, "q": 4, "g": 4, "p": 1}
+    assert not all(np.array_equal(a, b.numpy()) for a, b in zip(prior_start, model.prior.weights))
+    for expected, actual in zip(model.get_weights(), resumed.get_weights(), strict=True):
         np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
 
 
@@ -202,6 +203,7 @@ def test_nets_parameter_counts_and_grid():
         zoo.load("vq_vae", input_shape=(8, 8, 1), codebook_update="kmeans")
 
 
+@pytest.mark.extended  # ~15 s: the distribution tier's extended cases run with --full
 def test_mirrored_ema_step_equals_single_device_step(mirrored_strategy):
     """The EMA's counts and sums are over the global batch: one step on two replicas moves every weight (the
     codebook's EMA included) as one step on one device. (The "loss" update is in tests/test_distribution.py.)"""
