@@ -58,6 +58,10 @@ EXTENDED = pytest.mark.extended
     # one step). ppca / gmm: tests/test_em.py, their E-step statistics all-reduced.
     ("made", {"hidden": (16,), "num_masks": 2}),
     ("nice", {"hidden": 16, "depth": 2}),
+    # VQ-VAE: the codebook's perplexity over the global batch, one tape for three roles, the prior's step on the
+    # step's codes (its EMA codebook update: tests/test_vq_vae.py)
+    pytest.param("vq_vae", {"codebook_size": 16, "embedding_dim": 4, "hidden": 16, "residual_hidden": 8,
+                            "residual_blocks": 1, "prior_filters": 8, "prior_layers": 2}, marks=EXTENDED),
 ])
 def test_mirrored_step_equals_single_device_step(name, kwargs, strategy):
     # pix2pix trains on (edges, image) pairs; every other method on the SSL split.

@@ -873,3 +873,96 @@ class MaskedDense(_layers.Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units, "num_masks": self.num_masks,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
+
+
+# ---------------------------------------------------------------- vector quantisation
+def straight_through(z_e, z_q):
+    """z_q in the forward pass, the identity to z_e in the backward pass: z_e + sg[z_q - z_e].
+
+    The straight-through estimator of van den Oord et al. 2017 (arXiv 1711.00937), Sec. 3.2: the nearest-code
+    lookup has no gradient, so the decoder's gradient at z_q is copied to the encoder's output z_e."""
+    return z_e + ops.stop_gradient(z_q - z_e)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class VectorQuantizer(_layers.Layer):
+    """The VQ-VAE's codebook e_1..e_K in R^D and its nearest-neighbour lookup (van den Oord et al. 2017,
+    arXiv 1711.00937, Eqs. 1-2):
+
+        k(z) = argmin_j ||z - e_j||^2,    z_q = e_k(z)
+
+    applied at every position of a grid of D-vectors (the last axis). `update` says how the codebook learns:
+
+    * "loss": a trainable weight, moved by the gradient of the codebook term ||sg[z_e] - e||^2 (Eq. 3);
+    * "ema": a non-trainable weight, set after each step by `ema_update` from exponential moving averages of
+      the counts N_i and sums m_i of the encoder outputs assigned to each code (Appendix A.1, Eqs. 6-8):
+      N_i <- g N_i + (1 - g) n_i, m_i <- g m_i + (1 - g) sum_j z_j, e_i <- m_i / N_i', with the counts
+      Laplace-smoothed, N_i' = (N_i + eps) / (sum_l N_l + K eps) sum_l N_l, so that a rarely used code is no
+      division by zero (the smoothing is not in the appendix's equations). A code never assigned yet keeps
+      its initial vector rather than falling to the origin. Counts and sums are over the global batch
+      (`zoo.losses.batch_sum`, `replica_sum`), so a distributed update equals the single-device one.
+
+    Always float32 (distances between nearly equal codes, and the EMA state, need it under mixed precision).
+    """
+
+    UPDATES = ("loss", "ema")
+
+    def __init__(self, codebook_size, embedding_dim, update="loss", decay=0.99, epsilon=1e-5, **kwargs):
+        kwargs["dtype"] = "float32"
+        super().__init__(**kwargs)
+        if update not in self.UPDATES:
+            raise ValueError(f"update must be one of {self.UPDATES}; got {update!r}")
+        if not 0.0 <= decay < 1.0 or epsilon <= 0:
+            raise ValueError(f"need 0 <= decay < 1 and epsilon > 0; got {decay}, {epsilon}")
+        self.codebook_size, self.embedding_dim = int(codebook_size), int(embedding_dim)
+        self.update, self.decay, self.epsilon = update, float(decay), float(epsilon)
+
+    def build(self, input_shape=None):
+        k, d = self.codebook_size, self.embedding_dim
+        # Uniform in +-sqrt(3 / D): codes of unit expected squared norm per dimension, the scale of a
+        # freshly initialised encoder's outputs, so the first assignments spread over many codes.
+        limit = float(np.sqrt(3.0 / d))
+        self.codebook = self.add_weight(shape=(k, d), name="codebook", trainable=self.update == "loss",
+                                        initializer=keras.initializers.RandomUniform(-limit, limit))
+        if self.update == "ema":
+            self.ema_counts = self.add_weight(shape=(k,), initializer="zeros", trainable=False, name="ema_counts")
+            self.ema_sums = self.add_weight(shape=(k, d), initializer="zeros", trainable=False, name="ema_sums")
+
+    def nearest_codes(self, z):
+        """k(z): the index of the nearest code at every position, int32 of z's shape less its last axis."""
+        z = ops.cast(z, "float32")
+        flat = ops.reshape(z, (-1, self.embedding_dim))
+        distances = (ops.sum(ops.square(flat), axis=-1, keepdims=True) - 2.0 * ops.matmul(flat, ops.transpose(
+            self.codebook)) + ops.sum(ops.square(self.codebook), axis=-1)[None])
+        return ops.reshape(ops.cast(ops.argmin(distances, axis=-1), "int32"), ops.shape(z)[:-1])
+
+    def lookup(self, codes):
+        """e_k for integer codes of any shape: their vectors, on a new last axis."""
+        return ops.take(self.codebook, ops.cast(codes, "int32"), axis=0)
+
+    def call(self, z):
+        """(z_q, codes): the nearest codes' vectors and their indices."""
+        codes = self.nearest_codes(z)
+        return self.lookup(codes), codes
+
+    def ema_update(self, z_e, codes):
+        """One EMA step of the codebook ("ema" only) from encoder outputs `z_e` and their `codes`."""
+        from zoo.losses import batch_sum, replica_sum
+
+        onehot = ops.one_hot(ops.reshape(codes, (-1,)), self.codebook_size, dtype="float32")
+        flat = ops.reshape(ops.stop_gradient(ops.cast(z_e, "float32")), (-1, self.embedding_dim))
+        counts = batch_sum(onehot)                                # n_i over the global batch
+        sums = replica_sum(ops.matmul(ops.transpose(onehot), flat))  # sum of the z_e assigned to code i
+        g = self.decay
+        self.ema_counts.assign(g * self.ema_counts + (1.0 - g) * counts)
+        self.ema_sums.assign(g * self.ema_sums + (1.0 - g) * sums)
+        total = ops.sum(self.ema_counts)
+        smoothed = (self.ema_counts + self.epsilon) / (total + self.codebook_size * self.epsilon) * total
+        means = self.ema_sums / ops.maximum(smoothed, 1e-12)[:, None]
+        self.codebook.assign(ops.where((self.ema_counts > 0.0)[:, None], means, self.codebook))
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("dtype", None)
+        return {**config, "codebook_size": self.codebook_size, "embedding_dim": self.embedding_dim,
+                "update": self.update, "decay": self.decay, "epsilon": self.epsilon}

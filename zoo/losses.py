@@ -37,6 +37,11 @@ def batch_sum(x):
     return _all_reduce(ops.sum(x, axis=0), tf.distribute.ReduceOp.SUM)
 
 
+def replica_sum(local):
+    """`local`, a statistic this replica summed over its rows, summed over the replicas (the global batch's)."""
+    return _all_reduce(local, tf.distribute.ReduceOp.SUM)
+
+
 def _all_reduce(local, op):
     context = tf.distribute.get_replica_context()
     if context is None or context.num_replicas_in_sync == 1:
@@ -562,3 +567,29 @@ def mmd_squared(x, y, bandwidths):
 def mmd(x, y, bandwidths, eps=1e-8):
     """sqrt(MMD^2) (clipped at 0): the loss GMMN trains, which the paper found better than MMD^2 (Sec. 3.2)."""
     return ops.sqrt(ops.maximum(mmd_squared(x, y, bandwidths), 0.0) + eps)
+
+
+# ------------------------------------------------------------ vector quantisation
+def _per_example_sum(x):
+    return ops.sum(ops.reshape(x, (ops.shape(x)[0], -1)), axis=-1)
+
+
+def codebook_loss(z_e, z_q):
+    """||sg[z_e] - e||^2 of the VQ-VAE (van den Oord et al. 2017, arXiv 1711.00937, Eq. 3, second term):
+    moves the chosen codes e = z_q towards the encoder outputs, which it leaves alone. Squared distances
+    summed over the latent grid and its D dimensions, per example; mean over the batch."""
+    return ops.mean(_per_example_sum(ops.square(ops.stop_gradient(z_e) - z_q)))
+
+
+def commitment_loss(z_e, z_q):
+    """||z_e - sg[e]||^2 (Eq. 3, third term, weighted by beta there): keeps the encoder outputs near the codes
+    they chose, which it leaves alone. Summed per example as `codebook_loss`; mean over the batch."""
+    return ops.mean(_per_example_sum(ops.square(z_e - ops.stop_gradient(z_q))))
+
+
+def codebook_perplexity(codes, codebook_size):
+    """exp(H(u)) of the codes' usage u over the global batch and every position (u_k: the share of positions
+    that chose code k): 1 when one code takes all, K when all K are used equally."""
+    onehot = ops.one_hot(ops.reshape(codes, (ops.shape(codes)[0], -1)), codebook_size, dtype="float32")
+    usage = batch_mean(ops.mean(onehot, axis=1))
+    return ops.exp(-ops.sum(usage * ops.log(usage + 1e-10)))

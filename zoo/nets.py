@@ -931,6 +931,66 @@ def patch_discriminator(input_shape, *, filters=64, layers_=3, name="patch_discr
     return keras.Model(inputs, h, name=name)
 
 
+# ------------------------------------------------------------- VQ-VAE's nets
+def vq_vae_downsamplings(shape, limit=2):
+    """The stride-2 halvings of a VQ-VAE's encoder for images of `shape`: as many as the paper's two (28x28 ->
+    a 7x7 code grid, 32x32 -> 8x8) while both sides stay even and the grid at least 4 on a side (8x8 digits:
+    one, a 4x4 grid)."""
+    count = 0
+    while (count < limit and all(int(side) % 2 ** (count + 1) == 0 and int(side) // 2 ** (count + 1) >= 4
+                                 for side in shape[:2])):
+        count += 1
+    if count == 0:
+        raise ValueError(f"a VQ-VAE's encoder halves the image at least once to a grid of 4 or more a side; "
+                         f"got images of shape {tuple(shape)}")
+    return count
+
+
+def _vq_residual_blocks(h, blocks, hidden, residual_hidden, prefix):
+    """`blocks` residual blocks h + conv1x1(ReLU(conv3x3(ReLU(h)))) (van den Oord et al. 2017, Sec. 4.1)."""
+    for i in range(int(blocks)):
+        r = layers.ReLU()(h)
+        r = layers.Conv2D(int(residual_hidden), 3, padding="same", name=f"{prefix}_residual{i}_3x3")(r)
+        r = layers.ReLU()(r)
+        r = layers.Conv2D(int(hidden), 1, name=f"{prefix}_residual{i}_1x1")(r)
+        h = layers.Add()([h, r])
+    return layers.ReLU()(h)
+
+
+def vq_vae_encoder(input_shape, embedding_dim, *, hidden=256, residual_hidden=256, residual_blocks=2,
+                   downsamplings=2, name="encoder"):
+    """The VQ-VAE's image encoder (van den Oord et al. 2017, arXiv 1711.00937, Sec. 4.1): `downsamplings`
+    4x4 stride-2 convolutions of `hidden` channels (ReLU between), `residual_blocks` residual 3x3 blocks
+    (ReLU, 3x3 convolution of `residual_hidden`, ReLU, 1x1 convolution back to `hidden`), ReLU, and a float32
+    1x1 convolution to the `embedding_dim` channels of z_e(x): image -> (H / 2^s, W / 2^s, D) grid."""
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    h = inputs
+    for i in range(int(downsamplings)):
+        if i:
+            h = layers.ReLU()(h)
+        h = layers.Conv2D(int(hidden), 4, strides=2, padding="same", name=f"down{i}")(h)
+    h = _vq_residual_blocks(h, residual_blocks, hidden, residual_hidden, "encoder")
+    z_e = layers.Conv2D(int(embedding_dim), 1, dtype="float32", name="z_e")(h)
+    return keras.Model(inputs, z_e, name=name)
+
+
+def vq_vae_decoder(grid_shape, output_channels, *, hidden=256, residual_hidden=256, residual_blocks=2,
+                   upsamplings=2, name="decoder"):
+    """The VQ-VAE's decoder (Sec. 4.1), the encoder's mirror: a 3x3 convolution of the (h, w, D) grid of z_q to
+    `hidden` channels, `residual_blocks` residual blocks, ReLU, then `upsamplings` 4x4 stride-2 transposed
+    convolutions (ReLU between), the last one float32 to `output_channels` logits per pixel."""
+    inputs = keras.Input(shape=tuple(grid_shape), name="z_q")
+    h = layers.Conv2D(int(hidden), 3, padding="same", name="decoder_in")(inputs)
+    h = _vq_residual_blocks(h, residual_blocks, hidden, residual_hidden, "decoder")
+    for i in range(int(upsamplings)):
+        last = i == int(upsamplings) - 1
+        if i:
+            h = layers.ReLU()(h)
+        h = layers.Conv2DTranspose(int(output_channels) if last else int(hidden), 4, strides=2, padding="same",
+                                   dtype="float32" if last else None, name=f"up{i}")(h)
+    return keras.Model(inputs, h, name=name)
+
+
 # ------------------------------------------------------- ProGAN's growing nets
 def progressive_channels(level, filters):
     """Feature maps at `level` (side 4 * 2^level): `filters` at 4x4 and 8x8, halving with each doubling above

@@ -150,14 +150,19 @@ class PixelCNN(ZooModel):
         return x
 
     def _compiled_forward(self):
-        """The net's inference pass as one traced graph: sampling runs it once per pixel (784 times for
-        MNIST), and eagerly each pass costs ~45 ms of Python on a 3-layer 8x8 net (3 s for 5 digits-sized
-        images), traced ~3 ms. Traced once per batch shape, on first use (not saved with the model)."""
-        import tensorflow as tf
-
+        """The net's inference pass as one traced graph (`traced_inference`), made on first use."""
         if getattr(self, "_forward", None) is None:
-            self._forward = tf.function(lambda inputs: self.net(inputs, training=False), reduce_retracing=True)
+            self._forward = traced_inference(self.net)
         return self._forward
+
+
+def traced_inference(net):
+    """`net(inputs, training=False)` as one traced graph, for the one-position-at-a-time loops of sampling: they
+    run it once per pixel (784 times for MNIST), and eagerly each pass costs ~45 ms of Python on a 3-layer 8x8
+    net (3 s for 5 digits-sized images), traced ~3 ms. Traced once per batch shape (not saved with a model)."""
+    import tensorflow as tf
+
+    return tf.function(lambda inputs: net(inputs, training=False), reduce_retracing=True)
 
 
 def _shift_down(x):
@@ -225,6 +230,42 @@ class GatedStacks(layers.Layer):
                 "first": self.first, "last": self.last, "num_classes": self.num_classes}
 
 
+def gated_pixelcnn_net(shape, filters, layers_count, kernel_size, num_classes=None, categories=None,
+                       name="gated_pixelcnn"):
+    """The Gated PixelCNN's net (`GatedPixelCNN` below): `layers_count` layers of `GatedStacks` (the first with
+    the horizontal mask A), ReLU, a 1x1 convolution of 2 `filters` channels, ReLU, and a float32 1x1
+    convolution to the outputs.
+
+    Binary images (`categories=None`): input an image of `shape` (height, width, 1), one Bernoulli logit per
+    pixel. Categorical grids (`categories=K`): input a (height, width) grid of integers in [0, K), each
+    embedded in `filters` channels (`layers.Embedding`), and K logits of a softmax per position: the
+    autoregressive prior over a VQ-VAE's code grid (`zoo.models.likelihood.vq_vae`). With `num_classes`, the
+    net takes [input, one-hot class] and every layer adds a class embedding to its gates (Eq. 4)."""
+    height, width = int(shape[0]), int(shape[1])
+    if categories is None:
+        grid = keras.Input(tuple(shape), name="image")
+        v = h = grid
+    else:
+        grid = keras.Input((height, width), dtype="int32", name="codes")
+        v = h = layers.Embedding(int(categories), filters, name="code_embedding")(grid)
+    inputs = [grid]
+    onehot = None
+    if num_classes:
+        onehot = keras.Input((num_classes,), name="onehot")
+        inputs.append(onehot)
+    for i in range(layers_count):
+        last = i == layers_count - 1
+        stack = GatedStacks(filters, kernel_size, first=i == 0, last=last, num_classes=num_classes or None,
+                            name=f"gated_{i}")
+        out = stack([v, h, onehot] if num_classes else [v, h])
+        v, h = (None, out) if last else out
+    h = layers.ReLU()(h)
+    h = layers.Conv2D(2 * filters, 1, name="head")(h)
+    h = layers.ReLU()(h)
+    logits = layers.Conv2D(1 if categories is None else int(categories), 1, dtype="float32", name="logits")(h)
+    return keras.Model(inputs if num_classes else grid, logits, name=name)
+
+
 @register("gated_pixelcnn")
 class GatedPixelCNN(PixelCNN):
     """Gated PixelCNN (van den Oord, Kalchbrenner, Vinyals, Espeholt, Graves & Kavukcuoglu 2016): PixelCNN's
@@ -276,24 +317,8 @@ class GatedPixelCNN(PixelCNN):
             else ZooModel.get_config(self)
 
     def _build_net(self):
-        image = keras.Input(self.image_shape, name="image")
-        inputs = [image]
-        onehot = None
-        if self.class_conditional:
-            onehot = keras.Input((self.num_classes,), name="onehot")
-            inputs.append(onehot)
-        v = h = image
-        for i in range(self.layers_count):
-            last = i == self.layers_count - 1
-            stack = GatedStacks(self.filters, self.kernel_size, first=i == 0, last=last,
-                                num_classes=self.num_classes if self.class_conditional else None, name=f"gated_{i}")
-            out = stack([v, h, onehot] if self.class_conditional else [v, h])
-            v, h = (None, out) if last else out
-        h = layers.ReLU()(h)
-        h = layers.Conv2D(2 * self.filters, 1, name="head")(h)
-        h = layers.ReLU()(h)
-        logits = layers.Conv2D(1, 1, dtype="float32", name="logits")(h)
-        return keras.Model(inputs if self.class_conditional else image, logits, name="gated_pixelcnn")
+        return gated_pixelcnn_net(self.image_shape, self.filters, self.layers_count, self.kernel_size,
+                                  num_classes=self.num_classes if self.class_conditional else None)
 
     def _net_inputs(self, x, y):
         if not self.class_conditional:
