@@ -168,7 +168,9 @@ def test_sampling_reads_only_the_decoders_window_rows():
 
 # ------------------------------------------------------------------ it learns
 LEARNS_STEPS = 200
-LEARNS_BARS = {"pixelvae": {"gain": 0.0, "kl": -1.0}, "vlae": {"gain": 0.0, "kl": -1.0}}
+# From the measurements in test_learns: the worst seed less 1.5 nats (gain) and 1 nat (vlae's KL); pixelvae's KL
+# is reported, not barred (it collapses, see below).
+LEARNS_BARS = {"pixelvae": {"gain": 18.0, "kl": None}, "vlae": {"gain": 17.4, "kl": 2.5}}
 
 
 def _binarized(x, seed=0):
@@ -180,7 +182,16 @@ def _binarized(x, seed=0):
 def test_learns(name, learns_seed, request):
     """Digits, the defaults (latent 16; pixelvae: 3 gated layers, a 4-row window; vlae: 1 layer, an 8-pixel
     window, AF prior), LEARNS_STEPS steps of 64. On one binarisation of the test images: the ELBO trained
-    against untrained, and the KL term (nats of the code)."""
+    against untrained, and the KL term (nats of the code). Measured over seeds 0-4 (PYTHONPATH=$PWD python -m
+    tests.measured -n 0 -k test_autoregressive_vae, on the commit that set these bars), nats per test image:
+      pixelvae: untrained -43.74 / -43.72 / -44.32 / -45.30 / -45.04, trained -24.19 / -24.13 / -24.07 / -24.32 /
+                -24.25 (gains +19.55 / +19.58 / +20.25 / +20.99 / +20.80); KL 0.16 / 0.07 / 0.29 / 0.22 / 0.14
+      vlae:     untrained -44.53 / -45.03 / -44.79 / -44.26 / -44.40, trained -24.47 / -24.44 / -24.63 / -25.37 /
+                -24.27 (gains +20.06 / +20.59 / +20.16 / +18.89 / +20.12); KL 3.69 / 3.95 / 3.50 / 4.85 / 3.89
+    PixelVAE's code collapses (its 4-row window models an 8x8 digit alone); VLAE's holds ~4 nats, its free bits
+    (4 nats, the default) letting it. Without free bits VLAE collapsed too (KL 0.02 at 200 steps, seed 0, even
+    with a 2-pixel window, kernel_size=1): on digits it is the free bits, not the window alone, that keep z.
+    Bars: the worst less 1.5 nats (gain) and 1 nat (vlae's KL)."""
     keras.utils.set_random_seed(learns_seed)
     data = zoo.data.load("digits", seed=learns_seed)
     x_test = _binarized(data.x_test)
@@ -192,4 +203,5 @@ def test_learns(name, learns_seed, request):
            reconstruction=terms["reconstruction"])
     bars = LEARNS_BARS[name]
     assert terms["elbo"] >= untrained + bars["gain"], (untrained, terms)
-    assert terms["kl"] >= bars["kl"], terms
+    if bars["kl"] is not None:
+        assert terms["kl"] >= bars["kl"], terms
