@@ -8,8 +8,9 @@
                   (wgan, wgan_gp), sngan (sngan, sngan_projection), sagan, biggan, infogan, vdb,
                   imle, pix2pix (paired translation), bigan (bigan, ali, ali_ssl), bigbigan, gmmn
                   (gmmn, gmmn_ae)
-    likelihood/   models with a likelihood or a bound on it: vae, iwae, pixelcnn (+ gated_pixelcnn),
-                  vq_vae (discrete codes and a PixelCNN prior over them)
+    likelihood/   models with a likelihood or a bound on it: vae, iwae, pixelcnn (+ gated_pixelcnn), made,
+                  autoregressive_vae (pixelvae, vlae: VAEs with a PixelCNN decoder), vq_vae (discrete
+                  codes and a PixelCNN prior over them), flows, em
     adversarial/  adversarial training beyond generation: dann (domain adaptation), fair_adversary
                   (fairness), imitation (gail, vail and the bc baseline, on gymnasium tasks)
     supervised.py the supervised baseline (`supervised`)

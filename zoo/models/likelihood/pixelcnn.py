@@ -135,25 +135,68 @@ class PixelCNN(ZooModel):
         return self.log_density(ops.convert_to_tensor(x))
 
     def _sample_batch(self, n, labels, seed_generator):
-        height, width, _ = self.image_shape
-        x = np.zeros((n, *self.image_shape), "float32")
-        forward = self._compiled_forward()
-        for i in range(height):  # raster order: pixel (i, j) depends on the ones drawn before it
-            for j in range(width):
-                logits = forward(self._net_inputs(x, labels))[:, i, j, 0]
-                bits = keras.random.uniform((n,), seed=seed_generator) < ops.sigmoid(logits)
-                x[:, i, j, 0] = 2.0 * ops.convert_to_numpy(ops.cast(bits, "float32")) - 1.0
-        return x
+        context = self._net_inputs(np.zeros((n, *self.image_shape), "float32"), labels)
+        context = context[1:] if isinstance(context, list) else []
+        return self._compiled_sampler()(binary_raster_uniforms(n, self.image_shape, seed_generator), *context)
 
     def _net_inputs(self, x, labels):
         """The net's inputs for images `x` (a class-conditional subclass adds their labels)."""
         return x
 
-    def _compiled_forward(self):
-        """The net's inference pass as one traced graph (`traced_inference`), made on first use."""
-        if getattr(self, "_forward", None) is None:
-            self._forward = traced_inference(self.net)
-        return self._forward
+    def _compiled_sampler(self):
+        """`binary_raster_sampler` of the net, traced on first use (not saved with the model)."""
+        if getattr(self, "_sampler", None) is None:
+            self._sampler = binary_raster_sampler(self.net, self.image_shape)
+        return self._sampler
+
+
+def binary_raster_uniforms(n, image_shape, seed_generator):
+    """The uniform draws of `binary_raster_sampler` for `n` images: one per pixel and image, (H W, n)."""
+    return keras.random.uniform((image_shape[0] * image_shape[1], n), seed=seed_generator)
+
+
+def binary_raster_sampler(net, image_shape, rows_above=None):
+    """A traced function (uniforms, *context) -> n single-channel binary images (-1 / 1), drawn pixel by pixel
+    in raster order from `net([x, *context])`'s Bernoulli logits: pixel p = (i, j) is 1 where uniforms[p] <
+    sigmoid(logit_p(x)), `x` holding the pixels drawn before it (zeros after). `context` is what the net
+    reads besides the image (a class's one-hot, a VAE's z feature map). Shared by the PixelCNNs and the
+    autoregressive VAEs.
+
+    The whole loop is one graph (`ops.while_loop` in a `tf.function`): sampling runs the net once per pixel
+    (784 times for MNIST), and each eager pass costs ~45 ms of Python on a 3-layer 8x8 net where a traced one
+    costs ~3 ms. `rows_above` R, where the net's logit of a pixel reads no row more than R above it: each
+    pass then runs on the R + 1 rows ending at the pixel's (the image's top rows while it is within R of
+    the top, where the net's own padding is the image's), and context maps of the image's height are cropped
+    alike (the net must then take images of any height); the logits of that row are those of the whole image (a 28x28 VLAE with R = 2 draws ~9x faster).
+    Traced once per batch shape."""
+    import tensorflow as tf
+
+    height, width, _ = image_shape
+    pixels = height * width
+    rows = height if rows_above is None else min(height, int(rows_above) + 1)
+
+    @tf.function(reduce_retracing=True)
+    def sample(uniforms, *context):
+        n = ops.shape(uniforms)[1]
+
+        def crop(t, top):
+            return t[:, top:top + rows] if len(t.shape) == 4 else t
+
+        def draw_pixel(position, x):
+            i, j = position // width, position % width
+            top = ops.clip(i - (rows - 1), 0, height - rows)
+            inputs = [crop(t, top) for t in (x, *context)]
+            logits = net(inputs if context else inputs[0], training=False)
+            logit = ops.take(ops.reshape(ops.cast(logits, "float32"), (n, rows * width)), (i - top) * width + j,
+                             axis=1)
+            value = ops.where(uniforms[position] < ops.sigmoid(logit), 1.0, -1.0)
+            at = ops.reshape(ops.one_hot(position, pixels), (1, height, width, 1))
+            return position + 1, x * (1.0 - at) + value[:, None, None, None] * at
+
+        start = (ops.convert_to_tensor(0, "int32"), ops.zeros((n, *image_shape), "float32"))
+        return ops.while_loop(lambda position, x: position < pixels, draw_pixel, start)[1]
+
+    return sample
 
 
 def traced_inference(net):
@@ -188,12 +231,20 @@ class GatedStacks(layers.Layer):
     with h the class's embedding (a bias per channel, V h, when the model is class-conditional), and the
     horizontal stack keeps a residual connection through a 1x1 convolution (not in the first layer; the `last`
     layer returns the horizontal stack alone, its vertical output would go nowhere). The two
-    stacks together see every pixel before the current one: no blind spot (tests/test_pixelcnn.py)."""
+    stacks together see every pixel before the current one: no blind spot (tests/test_pixelcnn.py).
 
-    def __init__(self, filters, kernel_size, first=False, last=False, num_classes=None, **kwargs):
+    With `spatial_condition`, the layer takes a last input s, a feature map of the image's height and width
+    computed from something other than x (a VAE's latent z, `zoo.models.likelihood.autoregressive_vae`), and
+    adds V * s, a 1x1 convolution, to both stacks' gates: the paper's location-dependent conditioning
+    (Sec. 2.3, y = tanh(W_f * x + V_f * s) . sigmoid(W_g * x + V_g * s)). s depends on no pixel, so the
+    stacks stay causal."""
+
+    def __init__(self, filters, kernel_size, first=False, last=False, num_classes=None, spatial_condition=False,
+                 **kwargs):
         super().__init__(**kwargs)
         self.filters, self.kernel_size, self.first, self.last = int(filters), int(kernel_size), bool(first), bool(last)
         self.num_classes = None if num_classes is None else int(num_classes)
+        self.spatial_condition = bool(spatial_condition)
         k, f = self.kernel_size, self.filters
         self.vertical = layers.Conv2D(2 * f, (k // 2 + 1, k), padding="valid", name="vertical")
         self.horizontal = layers.Conv2D(2 * f, (1, k // 2 + 1), padding="valid", name="horizontal")
@@ -203,6 +254,10 @@ class GatedStacks(layers.Layer):
             self.condition_vertical = layers.Dense(2 * f, use_bias=False, name="condition_vertical")
         if self.num_classes:
             self.condition_horizontal = layers.Dense(2 * f, use_bias=False, name="condition_horizontal")
+        if self.spatial_condition:
+            if not self.last:
+                self.map_to_vertical = layers.Conv2D(2 * f, 1, use_bias=False, name="map_to_vertical")
+            self.map_to_horizontal = layers.Conv2D(2 * f, 1, use_bias=False, name="map_to_horizontal")
 
     @staticmethod
     def _gate(x):
@@ -210,6 +265,8 @@ class GatedStacks(layers.Layer):
         return ops.tanh(f) * ops.sigmoid(g)
 
     def call(self, inputs):
+        inputs = list(inputs)
+        condition_map = inputs.pop() if self.spatial_condition else None
         v, h, onehot = inputs if self.num_classes else (*inputs, None)
         k = self.kernel_size
         v_pre = self.vertical(ops.pad(v, ((0, 0), (k // 2, 0), (k // 2, k // 2), (0, 0))))
@@ -220,6 +277,10 @@ class GatedStacks(layers.Layer):
             h_pre = h_pre + self.condition_horizontal(onehot)[:, None, None, :]
             if not self.last:
                 v_pre = v_pre + self.condition_vertical(onehot)[:, None, None, :]
+        if self.spatial_condition:
+            h_pre = h_pre + self.map_to_horizontal(condition_map)
+            if not self.last:
+                v_pre = v_pre + self.map_to_vertical(condition_map)
         v_out = None if self.last else self._gate(v_pre)
         h_gated = self._gate(h_pre)
         h_out = h_gated if self.first else h + self.residual(h_gated)
@@ -227,11 +288,12 @@ class GatedStacks(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
-                "first": self.first, "last": self.last, "num_classes": self.num_classes}
+                "first": self.first, "last": self.last, "num_classes": self.num_classes,
+                "spatial_condition": self.spatial_condition}
 
 
 def gated_pixelcnn_net(shape, filters, layers_count, kernel_size, num_classes=None, categories=None,
-                       name="gated_pixelcnn"):
+                       condition_channels=None, name="gated_pixelcnn"):
     """The Gated PixelCNN's net (`GatedPixelCNN` below): `layers_count` layers of `GatedStacks` (the first with
     the horizontal mask A), ReLU, a 1x1 convolution of 2 `filters` channels, ReLU, and a float32 1x1
     convolution to the outputs.
@@ -239,9 +301,12 @@ def gated_pixelcnn_net(shape, filters, layers_count, kernel_size, num_classes=No
     Binary images (`categories=None`): input an image of `shape` (height, width, 1), one Bernoulli logit per
     pixel. Categorical grids (`categories=K`): input a (height, width) grid of integers in [0, K), each
     embedded in `filters` channels (`layers.Embedding`), and K logits of a softmax per position: the
-    autoregressive prior over a VQ-VAE's code grid (`zoo.models.likelihood.vq_vae`). With `num_classes`, the
-    net takes [input, one-hot class] and every layer adds a class embedding to its gates (Eq. 4)."""
-    height, width = int(shape[0]), int(shape[1])
+    autoregressive prior over a VQ-VAE's code grid (`zoo.models.likelihood.vq_vae`). Further inputs, in this
+    order, each only when asked for: the one-hot class (`num_classes`; every layer adds a class embedding to
+    its gates, Eq. 4) and a conditioning map of shape (height, width, `condition_channels`) (`GatedStacks`'
+    spatial condition: a VAE's z, `zoo.models.likelihood.autoregressive_vae`). The height may be None (a net
+    that takes images of any height)."""
+    height, width = shape[0], int(shape[1])
     if categories is None:
         grid = keras.Input(tuple(shape), name="image")
         v = h = grid
@@ -249,21 +314,21 @@ def gated_pixelcnn_net(shape, filters, layers_count, kernel_size, num_classes=No
         grid = keras.Input((height, width), dtype="int32", name="codes")
         v = h = layers.Embedding(int(categories), filters, name="code_embedding")(grid)
     inputs = [grid]
-    onehot = None
     if num_classes:
-        onehot = keras.Input((num_classes,), name="onehot")
-        inputs.append(onehot)
+        inputs.append(keras.Input((num_classes,), name="onehot"))
+    if condition_channels:
+        inputs.append(keras.Input((height, width, condition_channels), name="condition"))
     for i in range(layers_count):
         last = i == layers_count - 1
         stack = GatedStacks(filters, kernel_size, first=i == 0, last=last, num_classes=num_classes or None,
-                            name=f"gated_{i}")
-        out = stack([v, h, onehot] if num_classes else [v, h])
+                            spatial_condition=bool(condition_channels), name=f"gated_{i}")
+        out = stack([v, h, *inputs[1:]])
         v, h = (None, out) if last else out
     h = layers.ReLU()(h)
     h = layers.Conv2D(2 * filters, 1, name="head")(h)
     h = layers.ReLU()(h)
     logits = layers.Conv2D(1 if categories is None else int(categories), 1, dtype="float32", name="logits")(h)
-    return keras.Model(inputs if num_classes else grid, logits, name=name)
+    return keras.Model(inputs if len(inputs) > 1 else grid, logits, name=name)
 
 
 @register("gated_pixelcnn")

@@ -128,7 +128,25 @@ class VAE(ZooModel):
         """Per-example E log p(x|z) (one sample) and KL(q(z|x) || p(z))."""
         mean, log_var = self.posterior(x, training)
         z = reparameterize(mean, log_var, noise)
-        return self.log_likelihood(x, z, training), losses.gaussian_kl(mean, log_var)
+        return self.log_likelihood(x, z, training), self.kl_term(mean, log_var, z, noise)
+
+    def kl_penalty(self, kl):
+        """The training loss's KL term from the batch's mean KL: beta KL (a subclass may relax it)."""
+        return self.beta * kl
+
+    def kl_term(self, mean, log_var, z, noise):
+        """KL(q(z|x) || p(z)) per example, in closed form for the N(0, I) prior (Appendix B). `z` is the sample
+        drawn with `noise`: a subclass whose prior has no closed form estimates the KL from it."""
+        return losses.gaussian_kl(mean, log_var)
+
+    def prior_log_density(self, z):
+        """log p(z) for z of any leading shape (..., latent_dim): the N(0, I) prior (a subclass may learn one)."""
+        return losses.standard_normal_log_density(z)
+
+    @staticmethod
+    def posterior_log_density(noise, log_var):
+        """log q(z|x) of z = mean + sigma * noise: log N(noise; 0, I) - sum log sigma (any leading shape)."""
+        return losses.standard_normal_log_density(noise) - 0.5 * ops.sum(log_var, axis=-1)
 
     def train_step(self, batch):
         x = self.unpack(batch, "x")
@@ -139,7 +157,7 @@ class VAE(ZooModel):
         def loss_fn():
             reconstruction, kl = self.bound_terms(x, noise, training=True)
             reconstruction, kl = ops.mean(reconstruction), ops.mean(kl)
-            loss = -(reconstruction - self.beta * kl)
+            loss = -(reconstruction - self.kl_penalty(kl))
             return loss, {"loss": loss, "reconstruction": reconstruction, "kl": kl}
 
         _, logs = self.minimize("vae", loss_fn)
@@ -182,10 +200,7 @@ class VAE(ZooModel):
         x_rep = ops.reshape(ops.repeat(x[None], k, axis=0), (k * n,) + self.image_shape)
         log_px_z = ops.reshape(
             self.log_likelihood(x_rep, ops.reshape(z, (k * n, self.latent_dim)), training), (k, n))
-        log_pz = losses.standard_normal_log_density(z)
-        # z = mean + sigma * eps, so log q(z|x) = log N(eps; 0, I) - sum log sigma.
-        log_qz = losses.standard_normal_log_density(noise) - 0.5 * ops.sum(log_var, axis=-1)[None]
-        return log_px_z + log_pz - log_qz
+        return log_px_z + self.prior_log_density(z) - self.posterior_log_density(noise, log_var[None])
 
     def _log_prob_batch(self, x, k):
         """Importance-sampled log p(x) = log mean_k p(x, z_k) / q(z_k|x), z_k ~ q(z|x)
