@@ -38,8 +38,9 @@ import os
 from benchmarks import report
 
 COLUMNS = ["recipe", "method", "dataset", "labels", "scale", "seed", "epochs", "target_epochs", "finished", "test_error_pct",
-           "paper_error_pct", "baseline_error_pct", "baseline_recipe", "wall_s", "commit", "run"]
-# `run`: the run folder's name, which tells two runs of one recipe, scale and seed apart (a budget resumed
+           "paper_error_pct", "baseline_error_pct", "baseline_recipe", "wall_s", "commit", "cpu", "run"]
+# `cpu`: the processor of each process that trained it (wall_s depends on it; the report's header names only the
+# machine that wrote the report). `run`: the run folder's name, which tells two runs of one recipe, scale and seed apart (a budget resumed
 # further in a copy of the folder, or two scales of a recipe).
 CURVE_COLUMNS = ["run", "recipe", "seed", "epoch", "step", "test_error_pct", "seconds"]
 
@@ -83,7 +84,8 @@ def tables(folders):
             # the paper's number is the target of every long scale of the recipe (paper, epochs_100, ...)
             "paper_error_pct": 100 * recipe.paper["value"] if recipe.paper and info["scale"] != "cpu" else None,
             "baseline_recipe": recipe.paper_baseline, "wall_s": last["seconds"],
-            "commit": " ".join(dict.fromkeys(s["commit"] for s in info["segments"])), "run": name,
+            "commit": " ".join(dict.fromkeys(s["commit"] for s in info["segments"])),
+            "cpu": "; ".join(dict.fromkeys(s.get("cpu", "?") for s in info["segments"])), "run": name,
         })
         points += [{"run": name, "recipe": recipe.name, "seed": info["seed"], "epoch": p["epoch"], "step": p["step"],
                     "test_error_pct": 100 * p["test_error"], "seconds": p["seconds"]} for p in curve]
@@ -159,8 +161,8 @@ def write(runs, curves, out, command):
              "data. `epochs` / `target_epochs`: how far the run got of the budget it was started with; a run not "
              "`finished` resumes from its backup. `baseline_error_pct`: the same net trained on the same labels "
              "alone, same seed, at the same epoch. `wall_s`: training wall time summed over the run's processes "
-             "(one TensorFlow thread each, sharing the machine's two cores with other work), `commit`: the "
-             "code of each process that trained it.\n\n")
+             "(one TensorFlow thread each, sharing the machine's two cores with other work), `commit` and `cpu`: the "
+             "code and the processor of each process that trained it.\n\n")
     text += report.markdown_table(reproduced if len(reproduced) else runs) + "\n"
     text += ("\nEach run: `ZOO_DATA_DIR=../shared/datasets TF_NUM_INTRAOP_THREADS=1 python -m recipes run RECIPE "
              "--scale SCALE --seed SEED --steps EPOCHS_X_STEPS_PER_EPOCH --backup-dir DIR` (rerun to resume); the "
