@@ -101,6 +101,7 @@ def write_report(rows, out, command):
     summary["nll"] = [report.mean_sd(m, s) for m, s in zip(summary.nll_mean, summary.nll_sd)]
     info = report.provenance()
     info["git commit of the runs"] = report.run_commits(frame)
+    info.update(report.row_machines(frame))
     info["protocol"] = __doc__.split("Protocol:")[1].split("Each run")[0].strip().replace("\n", " ")
     text = report.header("Test log-likelihood", command, info)
     text += "\n## Summary (lower is better within a unit)\n\n"

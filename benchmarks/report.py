@@ -65,6 +65,20 @@ def provenance() -> dict:
     }
 
 
+def row_machines(frame, key="method"):
+    """Header lines naming where the rows were measured, when that was not (only) where the report is written:
+    a report rebuilt from kept rows, or rows of another machine merged in, says per CPU and commit which
+    methods (`key`) it holds: times from different machines are not comparable, ratios measured in one process
+    are."""
+    if frame.empty or not {"cpu", "git_commit", key} <= set(frame):
+        return {}
+    groups = frame.dropna(subset=["cpu"]).groupby(["cpu", "git_commit"], sort=False)[key]
+    if len(groups) < 2:
+        return {}
+    return {"measured on": "; ".join(f"{cpu} at {commit}: {', '.join(sorted(set(methods)))}"
+                                     for (cpu, commit), methods in groups)}
+
+
 # ---------------------------------------------------------------- run logs
 def read_jsonl(path) -> list[dict]:
     """Rows of a JSON-lines file (a missing file has none; a torn last line is skipped)."""

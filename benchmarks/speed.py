@@ -336,7 +336,7 @@ def write_report(rows, scaling, out, command, plots=True):
     frame.to_csv(os.path.join(out, "speed.csv"), index=False)
     scale_frame.to_csv(os.path.join(out, "speed_scaling.csv"), index=False)
     info = report.provenance()
-    info.update(_row_machines(frame))
+    info.update(report.row_machines(frame))
     info["protocol"] = ("same cached batches for both loops; warm-up (tracing/compilation) excluded; `--repeats` "
                         "alternating rounds of fit and hand loop, median examples/s; eager and XLA rounds use steps/5 (they are "
                         "slow on CPU); "
@@ -373,19 +373,6 @@ def write_report(rows, scaling, out, command, plots=True):
                                   "fit examples/s", log=True)
         text += f"\n![speed_modes.png]({os.path.basename(path)})\n"
     return report.write_text(text, os.path.join(out, "speed.md"))
-
-
-def _row_machines(frame):
-    """Header lines naming where the rows were measured, when that was not (only) where the report is written:
-    a report rebuilt from kept rows, or rows of another machine merged in, says per CPU and commit which methods
-    it holds (a method's modes are always measured side by side in one process, so its ratios stay sound)."""
-    if frame.empty or not {"cpu", "git_commit", "method"} <= set(frame):
-        return {}
-    groups = frame.dropna(subset=["cpu"]).groupby(["cpu", "git_commit"], sort=False)["method"]
-    if len(groups) < 2:
-        return {}
-    return {"measured on": "; ".join(f"{cpu} at {commit}: {', '.join(sorted(set(methods)))}"
-                                     for (cpu, commit), methods in groups)}
 
 
 def xla_against_graph(frame):

@@ -204,8 +204,8 @@ def test_speed_report_names_each_machine_of_merged_rows():
     """A report rebuilt from rows of two machines says which methods each measured; rows of one say nothing."""
     rows = [{"method": m, "cpu": cpu, "git_commit": commit} for m, cpu, commit in [
         ("a", "Xeon", "c1"), ("a", "Xeon", "c1"), ("b", "Xeon", "c1"), ("c", "EPYC", "c2")]]
-    assert speed._row_machines(pd.DataFrame(rows)) == {"measured on": "Xeon at c1: a, b; EPYC at c2: c"}
-    assert speed._row_machines(pd.DataFrame(rows[:3])) == {}
+    assert report.row_machines(pd.DataFrame(rows)) == {"measured on": "Xeon at c1: a, b; EPYC at c2: c"}
+    assert report.row_machines(pd.DataFrame(rows[:3])) == {}
 
 
 def test_markdown_table_and_resumable_log(tmp_path):
