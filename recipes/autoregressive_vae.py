@@ -30,7 +30,7 @@ RECIPES = [
         scales={"cpu": dict(CPU_28), "paper": {"steps": 300000, "batch_size": 64}},
         notes="Chen et al. 2016, Sec. 5.1 (binarised MNIST): the paper's VLAE has ResNet nets, an AF prior and "
               "free bits; here the zoo's dcgan nets, 2 gated layers (a 3-row window: 3 rows above x 5 columns, "
-              "3 pixels left) and the AF prior of zoo.bijectors, free bits over the whole code (4 nats). The paper scale is a long run, "
-              "not a reproduction.",
+              "3 pixels left) and the AF prior of zoo.bijectors, free bits over the whole code (4 nats). The paper "
+              "scale is a long run, not a reproduction.",
     ),
 ]

@@ -167,8 +167,8 @@ def binary_raster_sampler(net, image_shape, rows_above=None):
     costs ~3 ms. `rows_above` R, where the net's logit of a pixel reads no row more than R above it: each
     pass then runs on the R + 1 rows ending at the pixel's (the image's top rows while it is within R of
     the top, where the net's own padding is the image's), and context maps of the image's height are cropped
-    alike (the net must then take images of any height); the logits of that row are those of the whole image (a 28x28 VLAE with R = 2 draws ~9x faster).
-    Traced once per batch shape."""
+    alike (the net must then take images of any height); the logits of that row are those of the whole image
+    (a 28x28 VLAE with R = 2 draws ~9x faster). Traced once per batch shape."""
     import tensorflow as tf
 
     height, width, _ = image_shape
